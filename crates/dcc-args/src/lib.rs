@@ -1,0 +1,1 @@
+//! dcc-args: see docs/ARCHITECTURE.md.

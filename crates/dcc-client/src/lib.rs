@@ -1,0 +1,1 @@
+//! dcc-client: see docs/ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+//! dcc-hosts: see docs/ARCHITECTURE.md.

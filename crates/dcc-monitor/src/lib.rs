@@ -1,0 +1,1 @@
+//! dcc-monitor: see docs/ARCHITECTURE.md.

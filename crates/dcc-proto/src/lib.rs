@@ -1,0 +1,5 @@
+//! dcc-proto: distcc's wire protocol, with no IO.
+//!
+//! See docs/ARCHITECTURE.md.
+
+pub mod lzo;

@@ -1,0 +1,1 @@
+//! LZO1X-1 (placeholder: being written).

@@ -1,0 +1,1 @@
+//! dcc-server: see docs/ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+//! dcc-state: see docs/ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+//! dcc-testkit: see docs/ARCHITECTURE.md.
