@@ -1,0 +1,1 @@
+//! Client-side argument analysis (being written).

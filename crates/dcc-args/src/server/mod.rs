@@ -1,0 +1,1 @@
+//! Server-side argument vetting and rewriting (being written).
