@@ -1,1 +1,0 @@
-//! LZO1X-1 (placeholder: being written).
