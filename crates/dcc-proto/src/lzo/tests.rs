@@ -475,6 +475,7 @@ proptest! {
     fn garbage_never_panics(data in proptest::collection::vec(any::<u8>(), 0..512), limit in 0usize..100_000) {
         if let Ok(out) = decompress(&data, limit) {
             prop_assert!(out.len() <= limit);
+            prop_assert!(out.len() <= 255 * data.len());
         }
     }
 
