@@ -1,1 +1,0 @@
-//! Client-side argument analysis (being written).
