@@ -178,6 +178,35 @@ mod tests {
         );
     }
 
+    /// How a tool writing a response file can quote any argument for libiberty.
+    fn quote(arg: &str) -> String {
+        if arg.is_empty() {
+            return "''".to_string();
+        }
+        arg.chars().flat_map(|c| ['\\', c]).collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn quoted_arguments_round_trip(args in proptest::collection::vec(".*", 0..8)) {
+            // A leading @ cannot be escaped: the argument would be read as a file again.
+            proptest::prop_assume!(args.iter().all(|a| !a.starts_with('@')));
+            let text = args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" \n");
+            let read = |n: &str| (n == "r").then(|| text.clone());
+            let out = expand_response_files(&v("gcc @r"), read).unwrap();
+            proptest::prop_assert_eq!(&out[1..], &args[..]);
+        }
+
+        #[test]
+        fn any_text_is_accepted(text in ".*") {
+            let out = expand_response_files(&v("gcc @r x"), |n| (n == "r").then(|| text.clone()));
+            // Err only when the text names @r again, which recurses.
+            if let Ok(out) = out {
+                proptest::prop_assert_eq!(out.last().map(String::as_str), Some("x"));
+            }
+        }
+    }
+
     #[test]
     fn recursion_is_bounded() {
         let f = files(&[("self", "-c @self")]);
