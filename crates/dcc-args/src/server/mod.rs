@@ -44,9 +44,8 @@ pub enum Mode {
     /// Protocol 3: the client sends its source tree, which the daemon rebuilds under `root`;
     /// the compiler runs in `root` + `cwd` and preprocesses on the server.
     Pump {
-        /// The job's root directory: stands for the client's `/`.
-        root: PathBuf,
-        /// The client's working directory (`CDIR`), an absolute client path.
+        /// The client's working directory (`CDIR`), an absolute client path. (The job's root,
+        /// which stands for the client's `/`, is given to [`rewrite_pump`].)
         cwd: PathBuf,
     },
 }
@@ -59,10 +58,6 @@ pub struct Policy<'a> {
     pub sysroot: Option<&'a Path>,
     /// Whether a path is a regular file (the daemon stats it; this crate does no IO).
     pub spec_exists: &'a dyn Fn(&Path) -> bool,
-    /// The directory holding the daemon's job directories (its TMPDIR). `--sysroot` and
-    /// `-isysroot` may not point into it, where another client's pump job could have planted
-    /// files (clang looks for tools under its sysroot).
-    pub job_area: Option<&'a Path>,
     /// The daemon resolves argv[0] itself (`DISTCC_CMDLIST`, `--enable-tcp-insecure`), so a
     /// path is accepted there; its last component must still look like a gcc/clang driver.
     pub allow_compiler_path: bool,
@@ -72,7 +67,6 @@ impl std::fmt::Debug for Policy<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Policy")
             .field("sysroot", &self.sysroot)
-            .field("job_area", &self.job_area)
             .field("allow_compiler_path", &self.allow_compiler_path)
             .finish_non_exhaustive()
     }
@@ -83,11 +77,10 @@ fn no_spec_files(_: &Path) -> bool {
 }
 
 impl Policy<'static> {
-    /// No `--sysroot` (every `-specs` refused), no job area, bare compiler names only.
+    /// No `--sysroot` (every `-specs` refused), bare compiler names only.
     pub const STRICT: Policy<'static> = Policy {
         sysroot: None,
         spec_exists: &no_spec_files,
-        job_area: None,
         allow_compiler_path: false,
     };
 }

@@ -16,7 +16,8 @@ use crate::filename;
 const UNKNOWN: &str = "not on distccd's list of options known to be safe";
 const NEEDS_VALUE: &str = "needs an argument";
 const LEAVES_JOB: &str = "path leaves the job's directory";
-const INTO_JOBS: &str = "points into distccd's job directories";
+const SYSROOT_OUTSIDE: &str =
+    "points the compiler at a server directory outside the job (only the job's own tree may be a sysroot)";
 
 /// Vet a job's argv (argv[0] is the compiler). On success, [`Vetted`] tells
 /// [`super::rewrite_plain`] / [`super::rewrite_pump`] what to change.
@@ -34,8 +35,8 @@ pub fn vet(argv: &[String], mode: &Mode, policy: &Policy) -> Result<Vetted, Refu
     let compiler = check_compiler(argv0, policy)?;
     let pump = match mode {
         Mode::Plain => None,
-        Mode::Pump { root, cwd } => {
-            let (Some(root), Some(cwd)) = (root.to_str(), cwd.to_str()) else {
+        Mode::Pump { cwd } => {
+            let Some(cwd) = cwd.to_str() else {
                 return Err(Refusal::NotACompile("job directory is not valid UTF-8"));
             };
             if !cwd.starts_with('/') || !paths::stays_inside("/", cwd) {
@@ -43,7 +44,7 @@ pub fn vet(argv: &[String], mode: &Mode, policy: &Policy) -> Result<Vetted, Refu
                     "the client's working directory is not a clean absolute path",
                 ));
             }
-            Some(PumpDirs { root, cwd })
+            Some(PumpDirs { cwd })
         }
     };
     let compile = scan(argv)?;
@@ -185,7 +186,6 @@ fn local(r: LocalReason) -> Refusal {
 }
 
 struct PumpDirs<'a> {
-    root: &'a str,
     cwd: &'a str,
 }
 
@@ -335,22 +335,15 @@ impl<'a> Walk<'a> {
     fn path(&mut self, usage: PathUse, occ: &Occurrence) -> Result<(), Refusal> {
         let value = occ.value;
         if usage == PathUse::SystemDir {
-            if !value.starts_with('/') {
-                return Err(occ.refuse("must be an absolute directory of the server"));
+            // Plain mode: the input is preprocessed and nothing is linked, so a system root
+            // can change nothing but what clang probes for (a GCC installation, tools). The
+            // client's path means nothing on the server: refuse rather than let the compiler
+            // look into a server directory the client picked. Pump mode: it must stay inside
+            // the job's tree, like the include options below.
+            // (Absolute pump-mode values are client paths, moved under the root below.)
+            if self.pump.is_none() {
+                return Err(occ.refuse(SYSROOT_OUTSIDE));
             }
-            let into_job_area = self
-                .policy
-                .job_area
-                .and_then(|a| a.to_str())
-                .is_some_and(|area| paths::is_within(value, area));
-            let into_root = self
-                .pump
-                .as_ref()
-                .is_some_and(|p| paths::is_within(value, p.root));
-            if !paths::stays_inside("/", value) || into_job_area || into_root {
-                return Err(occ.refuse(INTO_JOBS));
-            }
-            return Ok(());
         }
         let Some(pump) = &self.pump else {
             return match usage {
