@@ -1,1 +1,33 @@
-//! dcc-server: see docs/ARCHITECTURE.md.
+//! dcc-server: `distccd`, the daemon a helper runs.
+//!
+//! - [`options`]: the command line (distcc's spelling) and environment, parsed once into a
+//!   typed `Config` / `ServerEnv`.
+//! - [`daemon`]: start-up in distcc's order (nice, drop root, log, chdir, whitelist check),
+//!   bind, detach, the tokio runtime, the accept loop, signals; and inetd mode.
+//! - [`access`]: `--allow` lists, checked before a connection gets a single byte.
+//! - [`job`]: one connection: read and vet the request, receive the body into a private
+//!   directory ([`workdir`]; [`pump`] for protocol 3), run the compiler ([`exec`], behind a
+//!   trait) under the `--jobs` semaphore, reply, log distcc's summary line.
+//! - [`compiler`] and [`vetting`]: what may run (the CVE-2004-2687 whitelist, DISTCC_CMDLIST)
+//!   and with which arguments (dcc_args::server's allow-list).
+//! - [`stats`], [`stats_http`]: counters and distcc's stats page.
+//!
+//! The codec is dcc-proto's; this crate only drives it over sockets.
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod access;
+pub mod compiler;
+pub mod daemon;
+pub mod exec;
+pub mod job;
+pub mod options;
+pub mod pump;
+pub mod server;
+pub mod stats;
+pub mod stats_http;
+pub mod vetting;
+pub mod workdir;
+
+pub use daemon::main_with_args;
+pub use server::Server;

@@ -1,0 +1,655 @@
+//! One connection, one job (distcc src/serve.c `dcc_run_job`; reference §4.5).
+//!
+//! 1. Read the request header (`DIST`, `CDIR`, `ARGV`s) and vet it before anything is written:
+//!    the compiler name ([`crate::compiler`]) and every option (`dcc_args::server`).
+//! 2. Read the body into the job's private directory (plain: the `.i`; pump: the client's
+//!    tree, [`crate::pump`]).
+//! 3. Wait for a `--jobs` slot, run the compiler, watching the client (EOF kills the compile:
+//!    distcc's `Client fd disconnected, killing job`) and `--job-lifetime`.
+//! 4. Reply `DONE STAT SERR SOUT DOTO [DOTD]`, log distcc's summary line, remove the directory.
+//!
+//! Improvement over distcc: a request refused for its compiler or its options is answered,
+//! after the rest of the request has been read, with a failing `STAT` and a `SERR` line that
+//! says why, instead of a silent close (docs/security/argument-allow-list.md). A client outside
+//! `--allow` still gets no byte at all (that check happens before this module).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use dcc_common::{Level, dcc_log, dcc_log_noname};
+use dcc_proto::{
+    ProtoError, Protocol, Reply, RequestDecoder, RequestEvent, RequestHeader, wait_status_exit,
+};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::access::canonical;
+use crate::exec::{Runner, Running, Spawn};
+use crate::pump;
+use crate::server::Server;
+use crate::stats::JobResult;
+use crate::vetting::{self, Prepared};
+use crate::workdir::JobDir;
+
+/// Why reading a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Proto(#[from] ProtoError),
+    #[error("read failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("timeout while waiting for token \"{0}\"")]
+    Timeout(&'static str),
+}
+
+/// Read until the decoder yields an event.
+async fn next_event<I: AsyncRead + Unpin>(
+    input: &mut I,
+    buf: &mut BytesMut,
+    dec: &mut RequestDecoder,
+    timeout: Duration,
+) -> Result<RequestEvent, ReadError> {
+    loop {
+        if let Some(ev) = dec.decode(buf)? {
+            return Ok(ev);
+        }
+        let want = dec.want().saturating_sub(buf.len()).clamp(1, 1 << 20);
+        buf.reserve(want.max(64 * 1024));
+        let n = tokio::time::timeout(timeout, input.read_buf(buf))
+            .await
+            .map_err(|_| ReadError::Timeout(dec.expecting()))??;
+        if n == 0 {
+            return Err(dec.truncated().into());
+        }
+    }
+}
+
+/// What the summary line and the stats record about a connection.
+#[derive(Debug)]
+struct Summary {
+    client: String,
+    result: JobResult,
+    status: u32,
+    ret: i32,
+    compiler: String,
+    input: String,
+}
+
+/// A `SERR` line in distcc's log format, sent to the client with a refusal.
+fn serr_line(level: Level, func: &str, msg: &str) -> Vec<u8> {
+    let mut l = dcc_common::Logger::format_line(
+        "distccd",
+        std::process::id(),
+        level,
+        Some(func),
+        format_args!("{msg}"),
+    );
+    l.push('\n');
+    l.into_bytes()
+}
+
+/// Serve one connection whose peer already passed the access list.
+pub async fn serve<R, I, O>(srv: &Server<R>, mut input: I, mut output: O, peer: Option<SocketAddr>)
+where
+    R: Runner,
+    I: AsyncRead + Unpin + Send,
+    O: AsyncWrite + Unpin + Send,
+{
+    let start = Instant::now();
+    let mut sum = Summary {
+        client: peer
+            .map(|p| format!("{}:{}", canonical(p.ip()), p.port()))
+            .unwrap_or_else(|| "NOTSOCKET".into()),
+        result: JobResult::Other,
+        status: 0,
+        ret: 0,
+        compiler: String::new(),
+        input: String::new(),
+    };
+    run(srv, &mut input, &mut output, &mut sum).await;
+    let _ = output.shutdown().await;
+    let ms = start.elapsed().as_millis();
+    srv.stats
+        .finished(sum.result, &sum.compiler, &sum.input, start.elapsed());
+    let st = sum.status;
+    let mut line = format!(
+        "client: {} {} exit:{} sig:{} core:{} ret:{} time:{}ms ",
+        sum.client,
+        sum.result.text(),
+        (st >> 8) & 0xff,
+        st & 0x7f,
+        (st >> 7) & 1,
+        sum.ret,
+        ms
+    );
+    if matches!(sum.result, JobResult::CompileOk | JobResult::CompileError) {
+        line.push_str(&format!("{} {}", sum.compiler, sum.input));
+    }
+    dcc_log!(Level::Notice, "dcc_job_summary", "{line}");
+}
+
+async fn run<R, I, O>(srv: &Server<R>, input: &mut I, output: &mut O, sum: &mut Summary)
+where
+    R: Runner,
+    I: AsyncRead + Unpin + Send,
+    O: AsyncWrite + Unpin + Send,
+{
+    let timeout = srv.env.io_timeout;
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut dec = RequestDecoder::new(srv.limits);
+    let header = match next_event(input, &mut buf, &mut dec, timeout).await {
+        Ok(RequestEvent::Header(h)) => h,
+        Ok(_) => {
+            sum.result = JobResult::RejBadReq;
+            return;
+        }
+        Err(e) => {
+            log_read_error(&e, true);
+            sum.result = match e {
+                ReadError::Proto(ProtoError::Truncated { .. }) | ReadError::Io(_) => {
+                    JobResult::CliDisconn
+                }
+                _ => JobResult::RejBadReq,
+            };
+            sum.ret = 109;
+            return;
+        }
+    };
+    let protocol = header.protocol;
+    sum.compiler = header.argv.first().cloned().unwrap_or_default();
+
+    // Vet before anything touches the disk.
+    let prepared = match vetting::prepare(srv, &header) {
+        Ok(p) => p,
+        Err(refusal) => {
+            sum.input = refusal.input.clone().unwrap_or_default();
+            refuse(srv, input, output, &mut buf, &mut dec, protocol, &refusal).await;
+            sum.ret = refusal.exit.code();
+            sum.status = wait_status_exit(refusal.exit.code() as u8);
+            sum.result = JobResult::Other;
+            return;
+        }
+    };
+    sum.input = prepared.input_name.clone();
+
+    let dir = match JobDir::create(&srv.env.tmpdir, srv.env.save_temps, srv.registry.clone()) {
+        Ok(d) => d,
+        Err(e) => {
+            dcc_log!(
+                Level::Error,
+                "dcc_make_tmpnam",
+                "failed to create job directory in {}: {e}",
+                srv.env.tmpdir.display()
+            );
+            return;
+        }
+    };
+
+    // Receive the body into the job's directory.
+    let layout = match receive(srv, input, &mut buf, &mut dec, &header, &prepared, &dir).await {
+        Ok(l) => l,
+        Err(Received::Read(e)) => {
+            log_read_error(&e, false);
+            sum.result = match e {
+                ReadError::Proto(ProtoError::Truncated { .. }) | ReadError::Io(_) => {
+                    JobResult::CliDisconn
+                }
+                _ => JobResult::RejBadReq,
+            };
+            return;
+        }
+        Err(Received::Refused(refusal)) => {
+            send_refusal(output, protocol, &refusal).await;
+            sum.ret = refusal.exit.code();
+            sum.status = wait_status_exit(refusal.exit.code() as u8);
+            return;
+        }
+        Err(Received::Local(msg)) => {
+            dcc_log!(Level::Error, "dcc_run_job", "{msg}");
+            return;
+        }
+    };
+
+    dcc_log_noname!(
+        Level::Info,
+        "compile from {} to {}",
+        prepared.input_name,
+        prepared.output_name
+    );
+
+    // A --jobs slot. Requests are read before this point, so a slow client never holds one.
+    let Ok(_permit) = srv.jobs.acquire().await else {
+        return;
+    };
+    srv.stats.job_started();
+    let outcome = compile(srv, input, &prepared, &layout).await;
+    srv.stats.job_stopped();
+
+    let (status, mut stderr) = match outcome {
+        Outcome::Exited(st) => (st, Vec::new()),
+        Outcome::Disconnected(st) => {
+            sum.result = JobResult::CliDisconn;
+            sum.status = st;
+            sum.ret = 107;
+            dcc_log!(
+                Level::Warning,
+                "dcc_collect_child",
+                "Client fd disconnected, killing job"
+            );
+            return;
+        }
+        Outcome::TimedOut => {
+            let msg = format!(
+                "compilation of {} exceeded the --job-lifetime of {}s, killed",
+                prepared.input_name,
+                srv.cfg.job_lifetime.unwrap_or_default().as_secs()
+            );
+            dcc_log!(Level::Warning, "dcc_collect_child", "{msg}");
+            sum.result = JobResult::CompileTimeout;
+            sum.ret = 118;
+            let st = wait_status_exit(118);
+            sum.status = st;
+            (st, serr_line(Level::Warning, "dcc_collect_child", &msg))
+        }
+        Outcome::SpawnFailed(e) => {
+            let msg = format!("failed to exec {}: {e}", sum.compiler);
+            dcc_log!(Level::Error, "dcc_execvp", "{msg}");
+            sum.ret = 110;
+            let st = wait_status_exit(110);
+            (st, serr_line(Level::Error, "dcc_execvp", &msg))
+        }
+    };
+    if sum.result != JobResult::CompileTimeout {
+        sum.status = status;
+        sum.result = if status == 0 {
+            JobResult::CompileOk
+        } else {
+            JobResult::CompileError
+        };
+    }
+    log_status(&sum.compiler, &prepared.input_name, status);
+
+    let reply = match build_reply(srv, &prepared, &layout, status, &mut stderr) {
+        Ok(r) => r,
+        Err(e) => {
+            dcc_log!(
+                Level::Error,
+                "dcc_run_job",
+                "failed to collect results: {e}"
+            );
+            sum.result = JobResult::Other;
+            return;
+        }
+    };
+    let mut bytes = Vec::with_capacity(reply.object.len() + reply.stderr.len() + 128);
+    if let Err(e) = reply.encode(protocol, &mut bytes) {
+        dcc_log!(Level::Error, "dcc_run_job", "failed to encode reply: {e}");
+        sum.result = JobResult::Other;
+        return;
+    }
+    if let Err(e) = write_all(output, &bytes, timeout).await {
+        dcc_log!(Level::Error, "dcc_writex", "failed to write: {e}");
+        sum.result = JobResult::CliDisconn;
+        return;
+    }
+    dcc_log_noname!(Level::Info, "job complete");
+}
+
+/// distcc's `dcc_critique_status` wording for the daemon's info log.
+fn log_status(compiler: &str, input: &str, status: u32) {
+    let sig = status & 0x7f;
+    let code = (status >> 8) & 0xff;
+    if sig != 0 && sig != 0x7f {
+        dcc_log_noname!(
+            Level::Info,
+            "{compiler} {input} on localhost: killed by signal {sig}"
+        );
+    } else if code == 1 {
+        dcc_log_noname!(Level::Info, "{compiler} {input} on localhost failed");
+    } else if code != 0 {
+        dcc_log_noname!(
+            Level::Info,
+            "{compiler} {input} on localhost failed with exit code {code}"
+        );
+    } else {
+        dcc_log_noname!(Level::Info, "{compiler} {input} on localhost completed ok");
+    }
+}
+
+fn log_read_error(e: &ReadError, first: bool) {
+    match e {
+        ReadError::Proto(ProtoError::UnexpectedToken {
+            expected, context, ..
+        }) => {
+            dcc_log!(
+                Level::Error,
+                "dcc_r_token_int",
+                "protocol derailment: expected token \"{expected}\""
+            );
+            dcc_log!(
+                Level::Error,
+                "dcc_explain_mismatch",
+                "error context: \"{}\"",
+                context.escape_debug()
+            );
+            if first && *expected == "DIST" {
+                dcc_log!(
+                    Level::Error,
+                    "dcc_r_request_header",
+                    "client did not provide distcc magic fairy dust"
+                );
+            }
+        }
+        ReadError::Proto(ProtoError::UnsupportedVersion(v)) => dcc_log!(
+            Level::Error,
+            "dcc_r_request_header",
+            "can't handle requested protocol version is {v}"
+        ),
+        ReadError::Proto(ProtoError::Truncated { expected }) => dcc_log!(
+            Level::Error,
+            "dcc_r_token_int",
+            "unexpected eof while waiting for token \"{expected}\""
+        ),
+        other => dcc_log!(Level::Error, "dcc_readx", "{other}"),
+    }
+}
+
+/// Answer a refused request: read (and discard) the rest of it so the client is not reset
+/// mid-send, then send the reason.
+async fn refuse<I, O>(
+    srv: &Server<impl Runner>,
+    input: &mut I,
+    output: &mut O,
+    buf: &mut BytesMut,
+    dec: &mut RequestDecoder,
+    protocol: Protocol,
+    refusal: &vetting::Refusal,
+) where
+    I: AsyncRead + Unpin + Send,
+    O: AsyncWrite + Unpin + Send,
+{
+    dcc_log!(refusal.level, refusal.func, "{}", refusal.message);
+    loop {
+        match next_event(input, buf, dec, srv.env.io_timeout).await {
+            Ok(RequestEvent::End) => break,
+            Ok(_) => {}
+            Err(_) => return,
+        }
+    }
+    send_refusal(output, protocol, refusal).await;
+}
+
+async fn send_refusal<O: AsyncWrite + Unpin + Send>(
+    output: &mut O,
+    protocol: Protocol,
+    refusal: &vetting::Refusal,
+) {
+    let reply = Reply {
+        status: wait_status_exit(refusal.exit.code() as u8),
+        stderr: serr_line(refusal.level, refusal.func, &refusal.message),
+        ..Reply::default()
+    };
+    let mut bytes = Vec::new();
+    if reply.encode(protocol, &mut bytes).is_ok() {
+        let _ = output.write_all(&bytes).await;
+        let _ = output.flush().await;
+    }
+}
+
+async fn write_all<O: AsyncWrite + Unpin>(
+    output: &mut O,
+    bytes: &[u8],
+    timeout: Duration,
+) -> std::io::Result<()> {
+    tokio::time::timeout(timeout, async {
+        output.write_all(bytes).await?;
+        output.flush().await
+    })
+    .await
+    .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "write timed out"))?
+}
+
+/// Where a received job's files are.
+#[derive(Debug)]
+pub struct Layout {
+    /// The compiler's working directory.
+    pub cwd: PathBuf,
+    pub argv: Vec<String>,
+    pub object: PathBuf,
+    pub stdout: PathBuf,
+    pub stderr: PathBuf,
+    /// Pump mode: the `.d` the compiler writes, the client's target, and the root.
+    pub deps: Option<(PathBuf, String)>,
+    pub root: Option<PathBuf>,
+}
+
+enum Received {
+    Read(ReadError),
+    Refused(vetting::Refusal),
+    Local(String),
+}
+
+async fn receive<I: AsyncRead + Unpin + Send>(
+    srv: &Server<impl Runner>,
+    input: &mut I,
+    buf: &mut BytesMut,
+    dec: &mut RequestDecoder,
+    header: &RequestHeader,
+    prepared: &Prepared,
+    dir: &JobDir,
+) -> Result<Layout, Received> {
+    let timeout = srv.env.io_timeout;
+    let object = dir.file(&format!("out{}", prepared.output_ext));
+    let stdout = dir.file("stdout");
+    let stderr = dir.file("stderr");
+    if !header.protocol.pump {
+        let ev = next_event(input, buf, dec, timeout)
+            .await
+            .map_err(Received::Read)?;
+        let RequestEvent::Doti(doti) = ev else {
+            return Err(Received::Local("expected DOTI".into()));
+        };
+        let input_path = dir.file(&format!("in{}", prepared.input_ext));
+        tokio::fs::write(&input_path, &doti)
+            .await
+            .map_err(|e| Received::Local(format!("failed to write input: {e}")))?;
+        match next_event(input, buf, dec, timeout).await {
+            Ok(RequestEvent::End) => {}
+            Ok(_) => return Err(Received::Local("unexpected data after DOTI".into())),
+            Err(e) => return Err(Received::Read(e)),
+        }
+        let argv = vetting::rewrite_plain(&header.argv, prepared, &input_path, &object);
+        return Ok(Layout {
+            cwd: dir.path().to_owned(),
+            argv,
+            object,
+            stdout,
+            stderr,
+            deps: None,
+            root: None,
+        });
+    }
+    // Pump: the client's tree under <dir>/root.
+    let root = dir.file("root");
+    std::fs::create_dir(&root).map_err(|e| Received::Local(format!("mkdir root: {e}")))?;
+    let cdir = header.cdir.clone().unwrap_or_else(|| "/".into());
+    let cwd =
+        pump::make_cwd(&root, &cdir).map_err(|e| Received::Refused(vetting::pump_refusal(&e)))?;
+    let mut failed: Option<pump::PumpError> = None;
+    loop {
+        match next_event(input, buf, dec, timeout)
+            .await
+            .map_err(Received::Read)?
+        {
+            RequestEvent::End => break,
+            RequestEvent::FileCount(_) => {}
+            RequestEvent::File(entry) => {
+                if failed.is_none() {
+                    dcc_log!(
+                        Level::Debug,
+                        "dcc_r_many_files",
+                        "received {} into {}",
+                        entry.name(),
+                        root.display()
+                    );
+                    if let Err(e) = pump::write_entry(&root, &entry) {
+                        failed = Some(e);
+                    }
+                }
+            }
+            _ => return Err(Received::Local("unexpected event in file list".into())),
+        }
+    }
+    if let Some(e) = failed {
+        return Err(Received::Refused(vetting::pump_refusal(&e)));
+    }
+    let deps = dir.file("deps.d");
+    let (argv, target) = vetting::rewrite_pump(&header.argv, prepared, &root, &object, &deps);
+    Ok(Layout {
+        cwd,
+        argv,
+        object,
+        stdout,
+        stderr,
+        deps: Some((deps, target)),
+        root: Some(root),
+    })
+}
+
+enum Outcome {
+    Exited(u32),
+    Disconnected(u32),
+    TimedOut,
+    SpawnFailed(std::io::Error),
+}
+
+/// Wait for EOF on the client's side. Bytes a client sends after its request are ignored.
+async fn client_gone<I: AsyncRead + Unpin>(input: &mut I) {
+    let mut scratch = [0u8; 512];
+    loop {
+        match input.read(&mut scratch).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+}
+
+async fn compile<I: AsyncRead + Unpin + Send>(
+    srv: &Server<impl Runner>,
+    input: &mut I,
+    prepared: &Prepared,
+    layout: &Layout,
+) -> Outcome {
+    let mut env = vec![(
+        "_DISTCC_SAFEGUARD".to_owned(),
+        (srv.safeguard_level + 1).to_string(),
+    )];
+    if srv.env.distccd_path.is_some() {
+        env.push(("PATH".into(), srv.env.path.clone()));
+    }
+    let spawn = Spawn {
+        program: prepared.program.clone(),
+        args: layout.argv[1..].to_vec(),
+        cwd: layout.cwd.clone(),
+        stdout: layout.stdout.clone(),
+        stderr: layout.stderr.clone(),
+        env,
+    };
+    dcc_log!(
+        Level::Debug,
+        "dcc_spawn_child",
+        "forking to execute: {} {}",
+        spawn.program.display(),
+        spawn.args.join(" ")
+    );
+    let mut child = match srv.runner.spawn(&spawn) {
+        Ok(c) => c,
+        Err(e) => return Outcome::SpawnFailed(e),
+    };
+    let lifetime = srv.cfg.job_lifetime;
+    let deadline = async {
+        match lifetime {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    let shutdown = srv.shutdown.clone();
+    tokio::select! {
+        st = child.wait() => match st {
+            Ok(st) => Outcome::Exited(st),
+            Err(e) => Outcome::SpawnFailed(e),
+        },
+        _ = client_gone(input) => {
+            child.kill();
+            let _ = child.wait().await;
+            Outcome::Disconnected(wait_status_exit(107))
+        }
+        _ = deadline => {
+            child.kill();
+            let _ = child.wait().await;
+            Outcome::TimedOut
+        }
+        _ = until_shutdown(shutdown) => {
+            child.kill();
+            let _ = child.wait().await;
+            Outcome::Disconnected(wait_status_exit(107))
+        }
+    }
+}
+
+/// Resolve once the daemon starts shutting down.
+async fn until_shutdown(mut rx: tokio::sync::watch::Receiver<bool>) {
+    while !*rx.borrow_and_update() {
+        if rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+fn read_capped(path: &Path, cap: usize) -> std::io::Result<Vec<u8>> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() as usize > cap => Err(std::io::Error::other(format!(
+            "{} is {} bytes, over the limit of {cap}",
+            path.display(),
+            m.len()
+        ))),
+        Ok(_) => std::fs::read(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+fn build_reply(
+    srv: &Server<impl Runner>,
+    prepared: &Prepared,
+    layout: &Layout,
+    status: u32,
+    extra_stderr: &mut Vec<u8>,
+) -> std::io::Result<Reply> {
+    let cap = srv.limits.max_decompressed;
+    let mut stderr = read_capped(&layout.stderr, cap)?;
+    stderr.append(extra_stderr);
+    let stdout = read_capped(&layout.stdout, cap)?;
+    let mut object = Vec::new();
+    let mut dotd = None;
+    if status == 0 {
+        object = read_capped(&layout.object, cap)?;
+        if let (Some(root), Some((deps, target))) = (&layout.root, &layout.deps) {
+            let root_s = root.to_string_lossy().into_owned();
+            pump::scrub_root(&mut object, root_s.as_bytes());
+            let text = String::from_utf8_lossy(&read_capped(deps, cap)?).into_owned();
+            let cleaned =
+                vetting::cleanup_dotd(&text, &layout.object.to_string_lossy(), target, &root_s);
+            dotd = Some(cleaned.into_bytes());
+        }
+    }
+    let _ = prepared;
+    Ok(Reply {
+        status,
+        stderr,
+        stdout,
+        object,
+        dotd,
+    })
+}

@@ -1,0 +1,506 @@
+//! `distccd`'s command line, with distcc's spelling (distcc src/dopt.c), parsed into a typed
+//! [`Config`]; and the environment variables the daemon reads, parsed into [`ServerEnv`].
+//!
+//! popt accepted `--opt value`, `--opt=value` and, for short options, `-j4`; clap does too.
+//! Bad options exit 101 (EXIT_BAD_ARGUMENTS) with distcc's message shape.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Parser};
+use dcc_common::{Env, ExitCode, Level};
+
+use crate::access::{AllowEntry, AllowList, private_ranges};
+
+/// The command line as distcc spells it.
+#[derive(Debug, Parser)]
+#[command(
+    name = "distccd",
+    disable_version_flag = true,
+    disable_help_flag = true,
+    about = "distccd runs either from inetd or as a standalone daemon to compile\nfiles submitted by the distcc client.\n\ndistccd should only run on trusted networks."
+)]
+pub struct Options {
+    /// explain usage and exit
+    #[arg(long, action = ArgAction::SetTrue)]
+    pub help: bool,
+    /// show version and exit
+    #[arg(long, action = ArgAction::SetTrue)]
+    pub version: bool,
+    /// save daemon process id to file
+    #[arg(short = 'P', long = "pid-file", value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// lower priority, 20=most nice
+    #[arg(short = 'N', long, value_name = "LEVEL", allow_negative_numbers = true)]
+    pub nice: Option<i32>,
+    /// if run by root, change to this persona
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// maximum tasks at any time
+    #[arg(short = 'j', long, value_name = "LIMIT", allow_negative_numbers = true)]
+    pub jobs: Option<i64>,
+    /// maximum lifetime of a compile request
+    #[arg(
+        long = "job-lifetime",
+        value_name = "SECONDS",
+        allow_negative_numbers = true
+    )]
+    pub job_lifetime: Option<i64>,
+    /// TCP port to listen on
+    #[arg(short = 'p', long, value_name = "PORT", allow_negative_numbers = true)]
+    pub port: Option<i64>,
+    /// IP address to listen on
+    #[arg(long, value_name = "ADDRESS")]
+    pub listen: Option<String>,
+    /// client address access control
+    #[arg(short = 'a', long, value_name = "IP[/BITS]")]
+    pub allow: Vec<String>,
+    /// allow the private (non-Internet) address ranges
+    #[arg(long = "allow-private")]
+    pub allow_private: bool,
+    /// enable statistics reporting via HTTP server
+    #[arg(long)]
+    pub stats: bool,
+    /// TCP port to listen on for statistics requests
+    #[arg(
+        long = "stats-port",
+        value_name = "PORT",
+        allow_negative_numbers = true
+    )]
+    pub stats_port: Option<i64>,
+    /// register via mDNS/DNS-SD
+    #[arg(long)]
+    pub zeroconf: bool,
+    /// set detail level for log file (critical, error, warning, notice, info, debug)
+    #[arg(long = "log-level", value_name = "LEVEL")]
+    pub log_level: Option<String>,
+    /// set log level to "debug"
+    #[arg(long)]
+    pub verbose: bool,
+    /// don't detach from parent (for daemontools, systemd, etc)
+    #[arg(long = "no-detach")]
+    pub no_detach: bool,
+    /// send messages here instead of syslog
+    #[arg(long = "log-file", value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+    /// send messages to stderr
+    #[arg(long = "log-stderr")]
+    pub log_stderr: bool,
+    /// for running under gdb: --daemon --no-detach --no-fork --log-stderr --verbose
+    #[arg(short = 'W', long)]
+    pub wizard: bool,
+    /// serve client connected to stdin
+    #[arg(long)]
+    pub inetd: bool,
+    /// bind and listen on socket
+    #[arg(long)]
+    pub daemon: bool,
+    /// serve every connection in the listening process (debugging)
+    #[arg(long = "no-fork")]
+    pub no_fork: bool,
+    /// accepted and ignored (distcc legacy)
+    #[arg(long = "no-fifo", hide = true)]
+    pub no_fifo: bool,
+    /// exit after SECONDS
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    pub lifetime: Option<i64>,
+    /// skip the compiler whitelist (CVE-2004-2687): any compiler name runs
+    #[arg(long = "enable-tcp-insecure", alias = "make-me-a-botnet")]
+    pub enable_tcp_insecure: bool,
+    /// allow -specs=FILE when DIR/FILE is a regular file (distcc HEAD)
+    #[arg(long, value_name = "DIR")]
+    pub sysroot: Option<PathBuf>,
+    /// write N to /proc/self/oom_score_adj (distcc HEAD, Linux)
+    #[arg(
+        long = "oom-score-adj",
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub oom_score_adj: Option<i32>,
+}
+
+/// How the daemon serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServeMode {
+    /// Decide from stdin (distcc `dcc_should_be_inetd`).
+    Auto,
+    Daemon,
+    Inetd,
+}
+
+/// Where log lines go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogTarget {
+    Syslog,
+    File(PathBuf),
+    Stderr,
+}
+
+/// The typed configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub mode: ServeMode,
+    /// `None`: no `--allow` and no `--allow-private` (private ranges with distcc's warning).
+    pub allow: Option<AllowList>,
+    pub listen: Option<IpAddr>,
+    pub port: u16,
+    pub jobs: usize,
+    pub nice: i32,
+    pub no_detach: bool,
+    pub no_fork: bool,
+    pub pid_file: Option<PathBuf>,
+    pub user: Option<String>,
+    pub lifetime: Option<Duration>,
+    pub job_lifetime: Option<Duration>,
+    pub log: LogTarget,
+    pub log_level: Level,
+    /// A `--log-level` name that was not understood: warned about, not fatal (as distcc).
+    pub bad_log_level: Option<String>,
+    pub stats: bool,
+    pub stats_port: u16,
+    pub insecure: bool,
+    pub zeroconf: bool,
+    pub sysroot: Option<PathBuf>,
+    pub oom_score_adj: Option<i32>,
+}
+
+/// What parsing the command line decided.
+#[derive(Debug)]
+pub enum Parsed {
+    Run(Box<Config>),
+    /// Print this on stdout and exit 0 (`--help`, `--version`).
+    Print(String),
+}
+
+/// A command-line error: message for stderr, and exit code 101.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct OptionError {
+    pub message: String,
+}
+
+impl OptionError {
+    fn new(message: impl Into<String>) -> Self {
+        OptionError {
+            message: message.into(),
+        }
+    }
+
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::BadArguments
+    }
+}
+
+/// Number of CPUs online (for the default `--jobs`, distcc's ncpus + 2).
+pub fn ncpus() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+fn port(v: Option<i64>, default: u16) -> Result<u16, OptionError> {
+    match v {
+        None => Ok(default),
+        Some(p) if (1..=65535).contains(&p) => Ok(p as u16),
+        Some(p) => Err(OptionError::new(format!("port number out of range: {p}"))),
+    }
+}
+
+/// Parse `distccd`'s arguments (including argv[0]).
+pub fn parse<I, T>(args: I) -> Result<Parsed, OptionError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let o = Options::try_parse_from(args).map_err(|e| {
+        use clap::error::{ContextKind, ErrorKind};
+        let arg = e
+            .get(ContextKind::InvalidArg)
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        match e.kind() {
+            ErrorKind::UnknownArgument => OptionError::new(format!("{arg}: unknown option")),
+            _ => OptionError::new(
+                e.to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or("bad arguments")
+                    .trim_start_matches("error: ")
+                    .to_owned(),
+            ),
+        }
+    })?;
+    if o.help {
+        use clap::CommandFactory;
+        let mut text = dcc_common::version_text("distccd");
+        text.push('\n');
+        text.push_str(&Options::command().render_help().to_string());
+        return Ok(Parsed::Print(text));
+    }
+    if o.version {
+        return Ok(Parsed::Print(dcc_common::version_text("distccd")));
+    }
+    Ok(Parsed::Run(Box::new(to_config(o)?)))
+}
+
+fn to_config(o: Options) -> Result<Config, OptionError> {
+    let jobs = match o.jobs {
+        None => ncpus() + 2,
+        // distcc 3.4 also refused more than 200; HEAD lifted that, and so do we.
+        Some(j) if j >= 1 => usize::try_from(j).unwrap_or(usize::MAX),
+        Some(_) => return Err(OptionError::new("--jobs argument must be more than 0")),
+    };
+    let mut entries = Vec::new();
+    for a in &o.allow {
+        entries.push(
+            a.parse::<AllowEntry>()
+                .map_err(|e| OptionError::new(e.to_string()))?,
+        );
+    }
+    if o.allow_private {
+        entries.extend(private_ranges());
+    }
+    let allow = (!entries.is_empty()).then(|| AllowList::new(entries));
+    let listen = match &o.listen {
+        None => None,
+        Some(a) => Some(
+            a.trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<IpAddr>()
+                .map_err(|_| {
+                    OptionError::new(format!("listen address \"{a}\" is not a valid IP address"))
+                })?,
+        ),
+    };
+    let (mut log_level, mut bad_log_level) = (Level::Notice, None);
+    if let Some(name) = &o.log_level {
+        match Level::from_name(name) {
+            Some(l) => log_level = l,
+            None => bad_log_level = Some(name.clone()),
+        }
+    }
+    if o.verbose || o.wizard {
+        log_level = Level::Debug;
+    }
+    let log = if o.log_stderr || o.wizard {
+        LogTarget::Stderr
+    } else if let Some(f) = &o.log_file {
+        LogTarget::File(f.clone())
+    } else {
+        LogTarget::Syslog
+    };
+    let mode = match (o.inetd, o.daemon || o.wizard) {
+        (true, false) => ServeMode::Inetd,
+        (false, true) => ServeMode::Daemon,
+        (false, false) => ServeMode::Auto,
+        (true, true) => {
+            return Err(OptionError::new(
+                "--inetd and --daemon are mutually exclusive",
+            ));
+        }
+    };
+    let secs = |v: Option<i64>| v.filter(|s| *s > 0).map(|s| Duration::from_secs(s as u64));
+    Ok(Config {
+        mode,
+        allow,
+        listen,
+        port: port(o.port, dcc_common::DEFAULT_PORT)?,
+        jobs,
+        nice: o.nice.unwrap_or(5),
+        no_detach: o.no_detach || o.wizard,
+        no_fork: o.no_fork || o.wizard,
+        pid_file: o.pid_file,
+        user: o.user,
+        lifetime: secs(o.lifetime),
+        job_lifetime: secs(o.job_lifetime),
+        log,
+        log_level,
+        bad_log_level,
+        stats: o.stats,
+        stats_port: port(o.stats_port, dcc_common::DEFAULT_STATS_PORT)?,
+        insecure: o.enable_tcp_insecure,
+        zeroconf: o.zeroconf,
+        sysroot: o.sysroot,
+        oom_score_adj: o.oom_score_adj,
+    })
+}
+
+/// The environment variables the daemon reads (reference §4.1), parsed once at start-up.
+#[derive(Debug, Clone, Default)]
+pub struct ServerEnv {
+    /// `DISTCCD_PATH`: replaces PATH for compiler lookup.
+    pub distccd_path: Option<String>,
+    /// The PATH the compiler is looked up on (DISTCCD_PATH, else PATH).
+    pub path: String,
+    /// `DISTCC_CMDLIST` and `DISTCC_CMDLIST_NUMWORDS` (default 1).
+    pub cmdlist: Option<PathBuf>,
+    pub cmdlist_numwords: usize,
+    /// `DISTCC_SAVE_TEMPS=1`: keep job directories.
+    pub save_temps: bool,
+    /// `TMPDIR`, default /tmp.
+    pub tmpdir: PathBuf,
+    /// `DISTCC_TCP_DEFER_ACCEPT` (default on).
+    pub defer_accept: bool,
+    /// `DISTCC_IO_TIMEOUT` seconds (default 300).
+    pub io_timeout: Duration,
+    /// `DISTCC_RS_WHITELIST_DIR`: colon-separated whitelist directories replacing the built-in
+    /// `/usr/lib/distcc` (ours: for tests and non-standard prefixes).
+    pub whitelist_dirs: Vec<PathBuf>,
+}
+
+/// The built-in whitelist directories (distcc: `LIBDIR/distcc` and `/usr/lib/distcc`).
+pub const DEFAULT_WHITELIST_DIRS: &[&str] = &["/usr/lib/distcc"];
+
+impl ServerEnv {
+    pub fn from_env(env: &dyn Env) -> Result<ServerEnv, OptionError> {
+        let distccd_path = env.var("DISTCCD_PATH");
+        let path = distccd_path
+            .clone()
+            .or_else(|| env.var("PATH"))
+            .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+        let io_timeout = match env.var("DISTCC_IO_TIMEOUT") {
+            None => Duration::from_secs(300),
+            Some(v) => match v.trim().parse::<i64>() {
+                Ok(n) if n > 0 => Duration::from_secs(n as u64),
+                _ => return Err(OptionError::new("Bad DISTCC_IO_TIMEOUT value")),
+            },
+        };
+        let whitelist_dirs = match env.var("DISTCC_RS_WHITELIST_DIR") {
+            Some(v) if !v.is_empty() => v.split(':').map(PathBuf::from).collect(),
+            _ => DEFAULT_WHITELIST_DIRS.iter().map(PathBuf::from).collect(),
+        };
+        Ok(ServerEnv {
+            distccd_path,
+            path,
+            cmdlist: env.var_os("DISTCC_CMDLIST").map(PathBuf::from),
+            cmdlist_numwords: env
+                .var("DISTCC_CMDLIST_NUMWORDS")
+                .and_then(|v| v.parse().ok())
+                .filter(|n| *n > 0)
+                .unwrap_or(1),
+            save_temps: env.bool_or("DISTCC_SAVE_TEMPS", false),
+            tmpdir: env
+                .var_os("TMPDIR")
+                .filter(|t| !t.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("/tmp")),
+            defer_accept: env.bool_or("DISTCC_TCP_DEFER_ACCEPT", true),
+            io_timeout,
+            whitelist_dirs,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Config, OptionError> {
+        let mut v = vec!["distccd"];
+        v.extend_from_slice(args);
+        match parse(v)? {
+            Parsed::Run(c) => Ok(*c),
+            Parsed::Print(_) => panic!("printed"),
+        }
+    }
+
+    #[test]
+    fn the_guides_command_line_parses() {
+        let c = run(&[
+            "--no-detach",
+            "--daemon",
+            "--allow",
+            "10.3.0.0/24",
+            "--jobs",
+            "20",
+            "--log-file",
+            "/var/log/distccd.log",
+            "--port",
+            "3932",
+            "--stats-port",
+            "3933",
+        ])
+        .unwrap();
+        assert_eq!(c.mode, ServeMode::Daemon);
+        assert!(c.no_detach);
+        assert_eq!(c.jobs, 20);
+        assert_eq!(c.port, 3932);
+        assert_eq!(c.stats_port, 3933);
+        assert_eq!(c.log, LogTarget::File("/var/log/distccd.log".into()));
+        assert!(c.allow.unwrap().allows("10.3.0.6".parse().unwrap()));
+        assert_eq!(c.nice, 5);
+    }
+
+    #[test]
+    fn popt_spellings_work() {
+        let c = run(&[
+            "-j4",
+            "--port=4000",
+            "-a",
+            "127.0.0.1",
+            "--log-level=info",
+            "-N",
+            "10",
+        ])
+        .unwrap();
+        assert_eq!((c.jobs, c.port, c.nice), (4, 4000, 10));
+        assert_eq!(c.log_level, Level::Info);
+        let c = run(&["--make-me-a-botnet"]).unwrap();
+        assert!(c.insecure);
+        let c = run(&["--wizard"]).unwrap();
+        assert!(c.no_detach && c.no_fork && c.log == LogTarget::Stderr);
+        assert_eq!(c.log_level, Level::Debug);
+    }
+
+    #[test]
+    fn bad_options_are_distccs_errors() {
+        assert_eq!(
+            run(&["--bogus-option"]).unwrap_err().message,
+            "--bogus-option: unknown option"
+        );
+        assert_eq!(
+            run(&["--port", "80000"]).unwrap_err().message,
+            "port number out of range: 80000"
+        );
+        assert!(run(&["--jobs", "0"]).is_err());
+        assert!(run(&["--allow", "10.0.0.0/33"]).is_err());
+        assert!(run(&["--listen", "nowhere"]).is_err());
+        // An unknown log level is a warning, not an error (distcc).
+        assert_eq!(
+            run(&["--log-level", "loud"])
+                .unwrap()
+                .bad_log_level
+                .as_deref(),
+            Some("loud")
+        );
+    }
+
+    #[test]
+    fn help_and_version_print() {
+        match parse(["distccd", "--version"]).unwrap() {
+            Parsed::Print(t) => assert!(t.starts_with("distccd 3.4 ")),
+            _ => panic!(),
+        }
+        match parse(["distccd", "--help"]).unwrap() {
+            Parsed::Print(t) => assert!(t.contains("--allow")),
+            _ => panic!(),
+        }
+    }
+
+    #[test]
+    fn environment_is_read_once() {
+        let env = dcc_common::MapEnv::new()
+            .with("PATH", "/usr/bin")
+            .with("DISTCCD_PATH", "/opt/cross/bin")
+            .with("DISTCC_SAVE_TEMPS", "1")
+            .with("TMPDIR", "/var/tmp");
+        let e = ServerEnv::from_env(&env).unwrap();
+        assert_eq!(e.path, "/opt/cross/bin");
+        assert!(e.save_temps);
+        assert_eq!(e.tmpdir, PathBuf::from("/var/tmp"));
+        assert_eq!(e.whitelist_dirs, vec![PathBuf::from("/usr/lib/distcc")]);
+        let bad = dcc_common::MapEnv::new().with("DISTCC_IO_TIMEOUT", "0");
+        assert!(ServerEnv::from_env(&bad).is_err());
+    }
+}

@@ -1,0 +1,353 @@
+//! Protocol 3 (pump) on the server: the client's files written into a private root, and the
+//! results cleaned of that root (reference §1.4, §4.8).
+//!
+//! distcc writes each `NAME` at `root + NAME` without looking at `..` (two FIXMEs in
+//! src/srvrpc.c) and follows links while writing. We are stricter, because the daemon writes
+//! what a network peer names:
+//! - a `NAME` must be absolute and may not contain `.` or `..` components;
+//! - nothing is ever written through a symbolic link: every directory on the way to a file is
+//!   created by us inside the root, and a link met on the way is a refusal;
+//! - a `LINK` may point inside the root, or out of it only into a system include directory of
+//!   the server (that is how the include server hands over `/usr/include`: a run of `../`
+//!   climbing back to the server's real directory). Any other target is refused.
+//!
+//! The compiler reads through those links, which is the point: system headers come from the
+//! server's own toolchain. Nothing else outside the job's directory is reachable through the
+//! tree we build.
+
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+use dcc_proto::FileEntry;
+
+/// Where a `LINK` may lead outside the root: the server's system include directories.
+pub const SYSTEM_INCLUDE_PREFIXES: &[&str] = &[
+    "/usr/include",
+    "/usr/local/include",
+    "/usr/lib/gcc",
+    "/usr/lib/gcc-cross",
+    "/usr/lib/clang",
+    "/usr/lib64/gcc",
+    "/usr/libexec/gcc",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum PumpError {
+    #[error("file name {0:?} is not a clean absolute path")]
+    BadName(String),
+    #[error("link {name:?} -> {target:?} leads outside the job and the system include directories")]
+    BadLink { name: String, target: String },
+    #[error("refusing to write {0:?} through a symbolic link")]
+    ThroughLink(String),
+    #[error("duplicate file name {0:?}")]
+    Duplicate(String),
+    #[error("working directory {0:?} is not a clean absolute path")]
+    BadCwd(String),
+    #[error("failed to create {path}: {source}")]
+    Io { path: String, source: io::Error },
+}
+
+/// The components of a clean absolute path, or `None` (relative, `.`, `..`, empty).
+pub fn clean_components(path: &str) -> Option<Vec<&str>> {
+    if !path.starts_with('/') {
+        return None;
+    }
+    let mut out = Vec::new();
+    for c in Path::new(path).components() {
+        match c {
+            Component::RootDir => {}
+            Component::Normal(s) => out.push(s.to_str()?),
+            _ => return None,
+        }
+    }
+    // Path::components drops "." silently: reject it explicitly.
+    if path.split('/').any(|s| s == "." || s == "..") {
+        return None;
+    }
+    Some(out)
+}
+
+/// Resolve `target` lexically as a link at `/parent/...` would (relative to the link's
+/// directory, `..` above `/` staying at `/`). Returns the absolute client-side path.
+fn resolve_link(link_dir: &[&str], target: &str) -> Vec<String> {
+    let mut out: Vec<String> = if target.starts_with('/') {
+        Vec::new()
+    } else {
+        link_dir.iter().map(|s| s.to_string()).collect()
+    };
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            p => out.push(p.to_owned()),
+        }
+    }
+    out
+}
+
+/// Whether `abs` (components of an absolute path) is or is below an allowed system prefix.
+fn is_system_include(abs: &[String]) -> bool {
+    let joined = format!("/{}", abs.join("/"));
+    SYSTEM_INCLUDE_PREFIXES
+        .iter()
+        .any(|p| joined == *p || joined.starts_with(&format!("{p}/")))
+        || (abs.len() >= 3 && abs[0] == "usr" && abs[2] == "include") // /usr/<triple>/include
+}
+
+/// Create the directories of `parts` below `root`, refusing to pass through a link.
+fn make_dirs(root: &Path, parts: &[&str], name: &str) -> Result<PathBuf, PumpError> {
+    let mut p = root.to_path_buf();
+    for part in parts {
+        p.push(part);
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(PumpError::ThroughLink(name.to_owned()));
+            }
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return Err(PumpError::ThroughLink(name.to_owned())),
+            Err(_) => std::fs::create_dir(&p).map_err(|source| PumpError::Io {
+                path: name.to_owned(),
+                source,
+            })?,
+        }
+    }
+    Ok(p)
+}
+
+/// Write one entry of the client's tree under `root`.
+pub fn write_entry(root: &Path, entry: &FileEntry) -> Result<(), PumpError> {
+    let name = entry.name();
+    let parts = clean_components(name).ok_or_else(|| PumpError::BadName(name.to_owned()))?;
+    let Some((last, dirs)) = parts.split_last() else {
+        return Err(PumpError::BadName(name.to_owned()));
+    };
+    let dir = make_dirs(root, dirs, name)?;
+    let path = dir.join(last);
+    if std::fs::symlink_metadata(&path).is_ok() {
+        return Err(PumpError::Duplicate(name.to_owned()));
+    }
+    let io = |source| PumpError::Io {
+        path: name.to_owned(),
+        source,
+    };
+    match entry {
+        FileEntry::File { contents, .. } => {
+            // The include server's directory placeholder: make the directory, write nothing.
+            if *last == "forcing_technique_271828" && contents.is_empty() {
+                return Ok(());
+            }
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .map_err(io)?;
+            f.write_all(contents).map_err(io)?;
+        }
+        FileEntry::Link { target, .. } => {
+            let resolved = resolve_link(dirs, target);
+            let inside = !target.starts_with('/') && !escapes(dirs.len(), target);
+            // distcc prefixes an absolute target with the root; such a target then stays
+            // inside the client's tree.
+            let fs_target: PathBuf = if target.starts_with('/') {
+                if clean_components(target).is_none() {
+                    return Err(PumpError::BadLink {
+                        name: name.to_owned(),
+                        target: target.clone(),
+                    });
+                }
+                root.join(target.trim_start_matches('/'))
+            } else if inside {
+                PathBuf::from(target)
+            } else if is_system_include(&resolved) {
+                PathBuf::from(format!("/{}", resolved.join("/")))
+            } else {
+                return Err(PumpError::BadLink {
+                    name: name.to_owned(),
+                    target: target.clone(),
+                });
+            };
+            std::os::unix::fs::symlink(&fs_target, &path).map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a relative `target` in a directory `depth` levels below the root climbs above it.
+fn escapes(depth: usize, target: &str) -> bool {
+    let mut d = depth as isize;
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                d -= 1;
+                if d < 0 {
+                    return true;
+                }
+            }
+            _ => d += 1,
+        }
+    }
+    false
+}
+
+/// Create the client's working directory inside the root and return its server path.
+pub fn make_cwd(root: &Path, cdir: &str) -> Result<PathBuf, PumpError> {
+    let parts = clean_components(cdir).ok_or_else(|| PumpError::BadCwd(cdir.to_owned()))?;
+    make_dirs(root, &parts, cdir)
+}
+
+/// Replace every occurrence of `root` in `data` with `/` padded with slashes to the same
+/// length (distcc src/fix_debug_info.c), so no server path is left and no offset moves. We
+/// already ask the compiler to map the root away (`-ffile-prefix-map`); this catches anything
+/// a compiler wrote without honouring that.
+pub fn scrub_root(data: &mut [u8], root: &[u8]) -> usize {
+    if root.is_empty() || data.len() < root.len() {
+        return 0;
+    }
+    let mut n = 0;
+    let mut i = 0;
+    while i + root.len() <= data.len() {
+        if &data[i..i + root.len()] == root {
+            data[i..i + root.len()].fill(b'/');
+            n += 1;
+            i += root.len();
+        } else {
+            i += 1;
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, body: &[u8]) -> FileEntry {
+        FileEntry::File {
+            name: name.into(),
+            contents: body.to_vec(),
+        }
+    }
+
+    fn link(name: &str, target: &str) -> FileEntry {
+        FileEntry::Link {
+            name: name.into(),
+            target: target.into(),
+        }
+    }
+
+    #[test]
+    fn writes_the_captured_tree() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        write_entry(r, &file("/src/cap/p3src/m.c", b"int m;")).unwrap();
+        write_entry(r, &file("/src/cap/p3src/inc/a.h", b"int a;")).unwrap();
+        let up = "../".repeat(22);
+        write_entry(r, &link("/usr/include", &format!("{up}usr/include"))).unwrap();
+        write_entry(r, &file("/src/cap/p3src/inc/forcing_technique_271828", b"")).unwrap();
+        assert_eq!(
+            std::fs::read(r.join("src/cap/p3src/m.c")).unwrap(),
+            b"int m;"
+        );
+        assert_eq!(
+            std::fs::read_link(r.join("usr/include")).unwrap(),
+            PathBuf::from("/usr/include")
+        );
+        assert!(
+            !r.join("src/cap/p3src/inc/forcing_technique_271828")
+                .exists()
+        );
+        let cwd = make_cwd(r, "/src/cap/p3src").unwrap();
+        assert!(cwd.is_dir());
+    }
+
+    #[test]
+    fn escapes_are_refused_and_nothing_is_written_outside() {
+        let outer = tempfile::tempdir().unwrap();
+        let root = outer.path().join("root");
+        std::fs::create_dir(&root).unwrap();
+        for bad in [
+            "/../escape.c",
+            "/a/../../escape.c",
+            "relative.c",
+            "/a/./b.c",
+            "/",
+            "",
+        ] {
+            assert!(
+                matches!(
+                    write_entry(&root, &file(bad, b"x")),
+                    Err(PumpError::BadName(_))
+                ),
+                "{bad}"
+            );
+        }
+        // A link out of the root to anything but system headers.
+        for (n, t) in [
+            ("/x", "../../../../etc"),
+            ("/y", "../../../../tmp"),
+            ("/deep/z", "../../../../../../../../home"),
+            ("/w", "/../../etc"),
+        ] {
+            assert!(
+                matches!(
+                    write_entry(&root, &link(n, t)),
+                    Err(PumpError::BadLink { .. })
+                ),
+                "{n} -> {t}"
+            );
+        }
+        // A legitimate system link, then an attempt to write through it.
+        write_entry(
+            &root,
+            &link("/usr/include", "../../../../../../usr/include"),
+        )
+        .unwrap();
+        assert!(matches!(
+            write_entry(&root, &file("/usr/include/evil.h", b"x")),
+            Err(PumpError::ThroughLink(_))
+        ));
+        // A link inside the tree, then writing through it.
+        write_entry(&root, &link("/inner", "src")).unwrap();
+        assert!(matches!(
+            write_entry(&root, &file("/inner/x.c", b"x")),
+            Err(PumpError::ThroughLink(_))
+        ));
+        // An absolute link target stays inside the root, as distcc does.
+        write_entry(&root, &link("/abs", "/etc")).unwrap();
+        assert_eq!(
+            std::fs::read_link(root.join("abs")).unwrap(),
+            root.join("etc")
+        );
+        assert!(matches!(
+            write_entry(&root, &file("/abs/passwd", b"x")),
+            Err(PumpError::ThroughLink(_))
+        ));
+        // Duplicates are refused instead of overwriting.
+        write_entry(&root, &file("/d.c", b"1")).unwrap();
+        assert!(matches!(
+            write_entry(&root, &file("/d.c", b"2")),
+            Err(PumpError::Duplicate(_))
+        ));
+        // Nothing appeared beside the root.
+        let names: Vec<_> = std::fs::read_dir(outer.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("root")]);
+        assert!(make_cwd(&root, "/a/../..").is_err());
+    }
+
+    #[test]
+    fn scrub_keeps_lengths() {
+        let mut d = b"xx/tmp/distccd_abc123/src/m.c\0/tmp/distccd_abc123".to_vec();
+        let len = d.len();
+        assert_eq!(scrub_root(&mut d, b"/tmp/distccd_abc123"), 2);
+        assert_eq!(d.len(), len);
+        assert_eq!(&d[..8], b"xx//////");
+        assert!(!d.windows(7).any(|w| w == b"distccd"));
+    }
+}

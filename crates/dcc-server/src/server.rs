@@ -1,0 +1,74 @@
+//! The shared state of a running daemon: configuration, policies, the `--jobs` semaphore,
+//! statistics, live job directories and the shutdown signal.
+
+use std::sync::Arc;
+
+use dcc_proto::Limits;
+use tokio::sync::{Semaphore, watch};
+
+use crate::access::AllowList;
+use crate::compiler::CompilerPolicy;
+use crate::exec::Runner;
+use crate::options::{Config, ServerEnv};
+use crate::stats::Stats;
+use crate::workdir::Registry;
+
+/// Everything a connection needs.
+#[derive(Debug)]
+pub struct Server<R: Runner> {
+    pub cfg: Config,
+    pub env: ServerEnv,
+    pub allow: Option<AllowList>,
+    pub compilers: CompilerPolicy,
+    pub limits: Limits,
+    /// `--jobs`: compiles running at once.
+    pub jobs: Semaphore,
+    pub stats: Stats,
+    pub registry: Arc<Registry>,
+    pub runner: R,
+    /// Becomes true when the daemon shuts down: running compiles are killed.
+    pub shutdown: watch::Receiver<bool>,
+    /// `_DISTCC_SAFEGUARD` of the daemon's own environment; children get one more.
+    pub safeguard_level: u32,
+}
+
+impl<R: Runner> Server<R> {
+    /// Build the shared state. Returns the sender that triggers shutdown.
+    pub fn new(
+        cfg: Config,
+        env: ServerEnv,
+        allow: Option<AllowList>,
+        compilers: CompilerPolicy,
+        runner: R,
+        safeguard_level: u32,
+    ) -> (Arc<Server<R>>, watch::Sender<bool>) {
+        let (tx, rx) = watch::channel(false);
+        let jobs = cfg.jobs;
+        let srv = Server {
+            allow,
+            compilers,
+            limits: Limits::default(),
+            jobs: Semaphore::new(jobs),
+            stats: Stats::new(jobs),
+            registry: Registry::new(),
+            runner,
+            shutdown: rx,
+            safeguard_level,
+            env,
+            cfg,
+        };
+        (Arc::new(srv), tx)
+    }
+
+    /// Whether a client address may connect (no list: everyone, as in inetd mode).
+    pub fn allows(&self, ip: std::net::IpAddr) -> bool {
+        self.allow.as_ref().is_none_or(|a| a.allows(ip))
+    }
+
+    /// Connections read at once. Requests are read before a `--jobs` slot is taken, so this
+    /// bounds the memory and descriptors of queued clients; the rest wait in the kernel's
+    /// listen backlog, as they do with distcc's pre-forked workers.
+    pub fn intake_limit(&self) -> usize {
+        (self.cfg.jobs.saturating_mul(4)).clamp(32, 1024)
+    }
+}
