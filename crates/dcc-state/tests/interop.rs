@@ -1,6 +1,7 @@
 //! Cross-process behaviour: our locks against C-style fcntl locks (taken by perl, which calls
 //! fcntl(F_SETLK) with a packed `struct flock`, exactly as distcc src/lock.c does), against a
-//! second process of ours, the inotify waiter, and Debian's distccmon-text reading our state.
+//! second process of ours and Debian's own distcc client; the inotify waiter; and Debian's
+//! distccmon-text reading our state files.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -232,4 +233,53 @@ fn debian_distccmon_text_lists_our_state_file() {
     assert_eq!(debian_distccmon_text(tmp.path()), "\n");
     sf.finish().unwrap();
     assert_eq!(debian_distccmon_text(tmp.path()), "\n");
+}
+
+#[test]
+fn debian_distcc_client_waits_for_our_lock() {
+    let distcc = Path::new("/usr/bin/distcc");
+    assert!(
+        distcc.exists(),
+        "Debian's distcc is needed for this test: apt-get install distcc"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let lock_dir = tmp.path().join("lock");
+    std::fs::create_dir(&lock_dir).unwrap();
+    let held = try_lock_slot(&lock_dir, "localhost", 0).unwrap().unwrap();
+    // `distcc true` is not a compile: it runs locally under a local slot, and
+    // --localslots=1 makes that slot cpu_localhost_0.
+    let mut child = Command::new(distcc)
+        .arg("true")
+        .env("DISTCC_DIR", tmp.path())
+        .env("DISTCC_HOSTS", "--localslots=1 localhost/1")
+        .env("DISTCC_VERBOSE", "1")
+        .env("DISTCC_PAUSE_TIME_MSEC", "20")
+        .env_remove("DISTCC_LOG")
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let busy = format!("{} is busy", held.path().display());
+    loop {
+        let line = lines
+            .next()
+            .expect("distcc ended while we held its slot")
+            .unwrap();
+        assert!(
+            !line.contains("got cpu lock"),
+            "distcc took our slot: {line}"
+        );
+        if line.contains(&busy) {
+            break;
+        }
+    }
+    drop(held);
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("got cpu lock on localhost slot 0")),
+        "{rest:#?}"
+    );
+    assert!(child.wait().unwrap().success());
 }
