@@ -39,9 +39,11 @@ pub fn prepare(name: &str) -> PathBuf {
             .arg(script())
             .arg(name)
             .arg(&dir)
+            // Outside the workspace: cargo would take a scratch crate under target/ for a
+            // member of our workspace.
             .env(
                 "WORKLOAD_SCRATCH",
-                cache.join("scratch").to_string_lossy().into_owned(),
+                std::env::temp_dir().join("distcc-rs-workload-scratch"),
             )
             .status()
             .expect("run workload.sh");
@@ -67,4 +69,56 @@ pub fn units(dir: &std::path::Path) -> (String, PathBuf, Vec<(String, String)>) 
         }
     }
     (flags, src, units)
+}
+
+/// Run the workload's Makefile in `build_dir` with `make -jN CC=<cc>` and the given environment
+/// (on top of a minimal one: PATH, HOME=build_dir). Returns make's output on failure as a panic.
+pub fn build(
+    name: &str,
+    build_dir: &std::path::Path,
+    cc: &str,
+    jobs: u32,
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    let dir = prepare(name);
+    std::fs::create_dir_all(build_dir).expect("mkdir build");
+    let mut cmd = Command::new("make");
+    cmd.arg("-s")
+        .arg("-C")
+        .arg(build_dir)
+        .arg("-f")
+        .arg(dir.join("Makefile"))
+        .arg(format!("-j{jobs}"))
+        .arg(format!("CC={cc}"))
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("HOME", build_dir);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run make")
+}
+
+/// The objects of a plain local `make CC=gcc` build of workload `name`, built once per machine
+/// and cached beside the prepared workload (`<cache>/<name>-reference/obj`).
+pub fn reference_objects(name: &str) -> PathBuf {
+    let dir = prepare(name);
+    let out = dir.with_file_name(format!("{name}-reference"));
+    let lock = std::fs::File::create(dir.with_file_name(format!("{name}-reference.lock")))
+        .expect("lock file");
+    // SAFETY: flock on a descriptor we own.
+    unsafe {
+        libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX);
+    }
+    if !out.join("done").exists() {
+        let _ = std::fs::remove_dir_all(&out);
+        let o = build(name, &out, "gcc", 4, &[]);
+        assert!(
+            o.status.success(),
+            "local reference build of {name} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        std::fs::write(out.join("done"), b"").expect("mark done");
+    }
+    out.join("obj")
 }

@@ -149,6 +149,8 @@ pub(crate) struct Edits {
     pub(crate) dep_file_args: Vec<usize>,
     /// Index of the first `-MT` given as a separate option (its value follows).
     pub(crate) first_mt: Option<usize>,
+    /// Any `-MT`/`-MQ`, joined or separate.
+    pub(crate) has_target: bool,
     /// `-MD` or `-MMD` is present.
     pub(crate) has_md: bool,
 }

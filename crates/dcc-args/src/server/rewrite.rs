@@ -70,13 +70,17 @@ pub fn rewrite_pump(
         );
     }
 
-    let mut drop = v.edits.dep_file_args.clone();
+    // distcc takes the first `-MT X` out and later swaps the server's output name in the .d
+    // for X. Then gcc wraps the .d's first line for the long server name, not for X, so the
+    // file differs from a local one. We keep the client's targets in the command (and add
+    // `-MQ <output>`, gcc's own default target, when there is none): gcc then writes the
+    // client's .d exactly, and only the root has to be removed from it.
+    let drop = &v.edits.dep_file_args;
     let mut dotd_target = v.client_output.clone();
     if let Some(mt) = v.edits.first_mt
         && let Some(target) = argv.get(mt + 1)
     {
         dotd_target = target.clone();
-        drop.extend([mt, mt + 1]);
     }
     let mut argv: Vec<String> = out
         .into_iter()
@@ -85,6 +89,10 @@ pub fn rewrite_pump(
         .map(|(_, a)| a)
         .collect();
     argv.extend(appended);
+    if !v.edits.has_target {
+        argv.push("-MQ".to_string());
+        argv.push(v.client_output.clone());
+    }
     if !v.edits.has_md {
         argv.push("-MMD".to_string());
     }

@@ -16,8 +16,7 @@ use crate::filename;
 const UNKNOWN: &str = "not on distccd's list of options known to be safe";
 const NEEDS_VALUE: &str = "needs an argument";
 const LEAVES_JOB: &str = "path leaves the job's directory";
-const SYSROOT_OUTSIDE: &str =
-    "points the compiler at a server directory outside the job (only the job's own tree may be a sysroot)";
+const SYSROOT_OUTSIDE: &str = "points the compiler at a server directory outside the job (only the job's own tree may be a sysroot)";
 
 /// Vet a job's argv (argv[0] is the compiler). On success, [`Vetted`] tells
 /// [`super::rewrite_plain`] / [`super::rewrite_pump`] what to change.
@@ -317,6 +316,7 @@ impl<'a> Walk<'a> {
                 }
             }
             Rule::DepTarget => {
+                self.edits.has_target = true;
                 if occ.arg == "-MT" && self.edits.first_mt.is_none() {
                     self.edits.first_mt = Some(occ.index);
                 }

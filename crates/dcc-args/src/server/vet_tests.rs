@@ -214,8 +214,9 @@ fn plain_rewrite_forms() {
     assert_eq!(run("cc -O2 -S x.c"), "cc -O2 -S /j/in.i -o /j/out.o");
 }
 
-// Reference §1.7: the pump request `x86_64-linux-gnu-gcc -MD -c m.c -o m.o -MT m.o` ran as
-// `gcc -MD -c a.c -o /tmp/distccd_001f1089.o -MF /tmp/distcc_02ad1089.deps`.
+// Reference §1.7: distcc ran the pump request `x86_64-linux-gnu-gcc -MD -c m.c -o m.o -MT m.o`
+// as `gcc -MD -c a.c -o /tmp/distccd_001f1089.o -MF /tmp/distcc_02ad1089.deps`. We keep
+// `-MT m.o`, so gcc writes the client's target (and wraps the line for it) itself.
 #[test]
 fn measured_pump_rewrite() {
     let argv = args("x86_64-linux-gnu-gcc -MD -c m.c -o m.o -MT m.o");
@@ -230,7 +231,7 @@ fn measured_pump_rewrite() {
     assert_eq!(
         run.argv,
         args(
-            "x86_64-linux-gnu-gcc -MD -c m.c -o /tmp/distccd_001f1089.o -MF /tmp/distcc_02ad1089.deps"
+            "x86_64-linux-gnu-gcc -MD -c m.c -o /tmp/distccd_001f1089.o -MT m.o -MF /tmp/distcc_02ad1089.deps"
         )
     );
     assert_eq!(run.dotd_target, "m.o");
@@ -261,7 +262,24 @@ fn pump_rewrite_moves_absolute_paths_under_the_root() {
 }
 
 #[test]
-fn pump_keeps_later_mt_and_existing_mmd() {
+fn pump_adds_gccs_default_target_when_none_is_set() {
+    let argv = args("gcc -MD -c x.c -o sub/x.o");
+    let v = vet(&argv, &pump_mode(), &Policy::STRICT).unwrap();
+    let run = rewrite_pump(
+        &argv,
+        &v,
+        Path::new(ROOT),
+        Path::new("/j/o"),
+        Path::new("/j/d"),
+    );
+    assert_eq!(
+        run.argv,
+        args("gcc -MD -c x.c -o /j/o -MQ sub/x.o -MF /j/d")
+    );
+}
+
+#[test]
+fn pump_keeps_the_targets_and_existing_mmd() {
     let argv = args("gcc -MMD -MT a -MT b -c x.c -o x.o");
     let v = vet(&argv, &pump_mode(), &Policy::STRICT).unwrap();
     let run = rewrite_pump(
@@ -271,7 +289,10 @@ fn pump_keeps_later_mt_and_existing_mmd() {
         Path::new("/j/o"),
         Path::new("/j/d"),
     );
-    assert_eq!(run.argv, args("gcc -MMD -MT b -c x.c -o /j/o -MF /j/d"));
+    assert_eq!(
+        run.argv,
+        args("gcc -MMD -MT a -MT b -c x.c -o /j/o -MF /j/d")
+    );
     assert_eq!(run.dotd_target, "a");
 }
 
@@ -530,9 +551,7 @@ fn option_families() {
             } else {
                 pump_mode()
             };
-            let policy = Policy {
-                ..Policy::STRICT
-            };
+            let policy = Policy { ..Policy::STRICT };
             let got = vet(&argv, &mode, &policy);
             assert_eq!(
                 got.is_ok(),
