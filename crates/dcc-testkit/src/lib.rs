@@ -9,6 +9,8 @@
 //! - [`wire`]: a raw TCP client that writes bytes and reads everything back.
 //! - [`workload`]: the shared C workloads (lua, zstd, sqlite), prepared once and cached.
 //! - [`compare`]: byte-for-byte comparison of object trees.
+//! - [`netns`]: a build farm on one machine (hosts as network namespaces on a bridge), and
+//!   distcc's world on it in [`netns::farm`].
 //!
 //! Tests never hard-code a port, never depend on `$HOME`, and never mutate their own process
 //! environment: every child gets an explicit environment.
@@ -16,6 +18,7 @@
 pub mod bins;
 pub mod compare;
 pub mod daemon;
+pub mod netns;
 pub mod wire;
 pub mod workload;
 pub mod world;

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: formatting, lints, every test (unit, wire, interop with
+# Debian's distcc 3.4, farm tests in network namespaces), a bounded fuzz pass and a benchmark
+# smoke run. Installs missing prerequisites first (scripts/install-deps.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+
+echo "== fmt";    cargo fmt --all --check
+echo "== clippy"; cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== build";  cargo build --workspace --all-targets --locked
+echo "== tests";  cargo test --workspace --locked -- --test-threads="${DISTCC_RS_TEST_THREADS:-4}"
+echo "== fuzz";   bash fuzz/run.sh "${DISTCC_RS_FUZZ_SECONDS:-10}"
+if [ -f bench/run.sh ]; then
+  echo "== bench smoke"; bash bench/run.sh --smoke
+fi
+echo "all green"
