@@ -1,0 +1,610 @@
+//! The life of one compile (distcc src/compile.c `dcc_build_somewhere`; reference §2.7).
+//!
+//! 1. `-Wp,` expansion and `scan_args`: a command that cannot be distributed runs here under a
+//!    local slot (`-E` under a local cpp slot). A recursive call (safeguard > 0) runs here
+//!    without any lock.
+//! 2. Compiler-name rewriting (unless `DISTCC_NO_REWRITE_CROSS`).
+//! 3. Host list, minus `,down`, unsupported and backed-off hosts. No host: local.
+//! 4. A slot on a host (slot 0 of every host before slot 1 of any). `localhost`: compile here
+//!    under that slot. Otherwise start the preprocessor (under a local cpp slot) and try the
+//!    host ([`crate::remote`]).
+//! 5. A host that fails (connect, IO, protocol) gets a backoff mark and the next host is tried;
+//!    when none is left, the job falls back to a local compile, or stops with distcc's exit
+//!    code under `DISTCC_FALLBACK=0`.
+//! 6. The reply: success writes the object and passes on the compiler's output. A compiler
+//!    error (1-127) is retried locally unless `DISTCC_SKIP_LOCAL_RETRY`. A status of 100-120
+//!    is the server's own refusal or failure, never the source's: its reason is shown as a
+//!    warning and the job always falls back locally. A signal falls back too.
+//!
+//! Local runs execute the command as the user gave it (after `@file` expansion), not the
+//! `-Wp,`-expanded and renamed argv distcc runs, so a fallback produces exactly what plain gcc
+//! would, dependency files included.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::Path;
+
+use dcc_args::client::{
+    Compile, LocalReason, Scan, expand_preprocessor_options_with, fix_dependency_args,
+    rewrite_compiler, scan_args, strip_local_args,
+};
+use dcc_common::{Env, ExitCode, Level, dcc_log, dcc_log_noname};
+use dcc_hosts::HostSpec;
+use dcc_proto::Reply;
+use dcc_state::{DistccDir, Phase, SlotLock};
+
+use crate::config::Config;
+use crate::cpp::{Preprocessed, has_incbin};
+use crate::exec::{ChildEnv, compile_local, critique, critique_raw};
+use crate::hosts;
+use crate::output::write_output;
+use crate::placement::{JobState, Slots};
+use crate::probe::FsProbe;
+use crate::remote::{self, NO_ANSWER_HINT, Outcome, Request};
+
+/// distcc gives up after this many failed hosts when backoff is disabled (HEAD src/compile.c).
+const MAX_RETRIES_WITHOUT_BACKOFF: u32 = 3;
+
+/// What one client process works with.
+pub struct Client<'e> {
+    pub cfg: Config,
+    pub env: &'e dyn Env,
+    pub cenv: ChildEnv,
+    /// `$DISTCC_DIR` or `~/.distcc`; `None` when neither can be found (no locks, no state).
+    pub dir: Option<DistccDir>,
+}
+
+/// Compile `args` (`args[0]` is the compiler) somewhere; return the exit code.
+pub fn build(c: &Client<'_>, args: &[OsString]) -> i32 {
+    let input = guess_input(args);
+    if c.cfg.safeguard > 0 {
+        // distcc src/compile.c: a recursive distcc runs locally, skipping all locking.
+        dcc_log!(
+            Level::Debug,
+            "dcc_build_somewhere",
+            "recursive call: compiling locally"
+        );
+        let mut state = JobState::new(c.dir.as_ref(), &input);
+        state.note(Phase::Compile, Some("localhost"), None);
+        return compile_local(&c.cenv, args, &input);
+    }
+    let Some(argv) = args
+        .iter()
+        .map(|a| a.to_str().map(str::to_owned))
+        .collect::<Option<Vec<String>>>()
+    else {
+        dcc_log!(
+            Level::Info,
+            "dcc_scan_args",
+            "argument is not valid UTF-8; running locally"
+        );
+        return local_job(c, args, &input, false);
+    };
+    let expanded = expand_preprocessor_options_with(&argv, |w| {
+        dcc_log!(Level::Warning, "dcc_expand_preprocessor_options", "{w}");
+    });
+    let mut compile = match scan_args(&expanded) {
+        Err(e) => {
+            dcc_log!(Level::Error, "dcc_scan_args", "{e}");
+            return ExitCode::BadArguments.code();
+        }
+        Ok(Scan::Local(reason)) => {
+            dcc_log!(Level::Info, "dcc_scan_args", "{reason}");
+            return local_job(c, args, &input, LocalReason::is_local_cpp(&reason));
+        }
+        Ok(Scan::Distribute(compile)) => compile,
+    };
+    if !c.cfg.no_rewrite_cross {
+        let probe = FsProbe {
+            path: c
+                .cfg
+                .path
+                .as_deref()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        };
+        let (argv, notes) = rewrite_compiler(&compile.argv, &dcc_common::gnu_host(), &probe);
+        for n in notes {
+            dcc_log!(Level::Debug, "dcc_rewrite_compiler", "{n}");
+        }
+        compile.argv = argv;
+    }
+    Job::new(c, compile, args, &argv).run()
+}
+
+/// The source named on a command line, for log lines (`(null)` as distcc prints a missing one).
+fn guess_input(args: &[OsString]) -> String {
+    args.iter()
+        .skip(1)
+        .filter_map(|a| a.to_str())
+        .find(|a| !a.starts_with('-') && dcc_args::filename::is_source(a))
+        .unwrap_or("(null)")
+        .to_owned()
+}
+
+/// A command that runs here: under a local slot (`cpp`: a local cpp slot), as distcc's
+/// `lock_local` path.
+fn local_job(c: &Client<'_>, args: &[OsString], input: &str, cpp: bool) -> i32 {
+    let list = match hosts::load(&c.cfg, c.env) {
+        Ok(h) => h.list,
+        Err(e) => return hosts::report(&e).code(),
+    };
+    let mut state = JobState::new(c.dir.as_ref(), input);
+    let limit = if cpp {
+        list.localslots_cpp
+    } else {
+        list.localslots
+    };
+    let lock = c
+        .dir
+        .as_ref()
+        .and_then(|d| lock_local(d, limit, &mut state));
+    state.note(
+        Phase::Compile,
+        Some("localhost"),
+        Some(lock.as_ref().map_or(0, SlotLock::slot)),
+    );
+    compile_local(&c.cenv, args, input)
+}
+
+/// A local slot, or none if the lock directory is unusable (logged; the job still runs).
+fn lock_local(dir: &DistccDir, limit: u32, state: &mut JobState<'_>) -> Option<SlotLock> {
+    match Slots::new(dir).local(limit, state) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            dcc_log!(Level::Error, e.distcc_function(), "{e}");
+            None
+        }
+    }
+}
+
+/// One distributable compile.
+struct Job<'c, 'e> {
+    c: &'c Client<'e>,
+    compile: Compile,
+    /// The command as given (after `@file` expansion): what local runs execute.
+    original: &'c [OsString],
+    /// The same as strings, before `-Wp,` expansion (for the dependency-file rules).
+    given: &'c [String],
+    state: JobState<'c>,
+    source: Option<Preprocessed>,
+    /// The local cpp slot, held while the preprocessor runs.
+    cpp_lock: Option<SlotLock>,
+    /// The status of a remote compile error being retried locally.
+    remote_ret: Option<i32>,
+}
+
+/// Where a failed job falls back from.
+struct Failure<'h> {
+    host: Option<&'h HostSpec>,
+    code: i32,
+    reply: Option<Reply>,
+    /// Mark the host (and clear the mark again if the local result matches).
+    blame: bool,
+}
+
+impl<'c, 'e> Job<'c, 'e> {
+    fn new(
+        c: &'c Client<'e>,
+        compile: Compile,
+        original: &'c [OsString],
+        given: &'c [String],
+    ) -> Job<'c, 'e> {
+        let state = JobState::new(c.dir.as_ref(), &compile.input);
+        Job {
+            c,
+            compile,
+            original,
+            given,
+            state,
+            source: None,
+            cpp_lock: None,
+            remote_ret: None,
+        }
+    }
+
+    fn run(mut self) -> i32 {
+        let cfg = &self.c.cfg;
+        let hosts = match hosts::load(cfg, self.c.env) {
+            Ok(h) => h,
+            Err(e) => return hosts::report(&e).code(),
+        };
+        let list = &hosts.list;
+        if list.hosts.is_empty() {
+            hosts::warn_empty(&hosts.source);
+            return self.fallback(list, Failure::none(hosts::no_host_code(list).code()));
+        }
+        let Some(dir) = self.c.dir.as_ref() else {
+            dcc_log!(
+                Level::Error,
+                "dcc_get_top_dir",
+                "HOME is not set; can't find distcc directory"
+            );
+            return self.fallback(list, Failure::none(ExitCode::BadArguments.code()));
+        };
+        let mut slots = Slots::new(dir);
+        let lock_dir = match slots.lock_dir() {
+            Ok(d) => d,
+            Err(e) => {
+                dcc_log!(Level::Error, e.distcc_function(), "{e}");
+                return self.fallback(list, Failure::none(e.exit_code().code()));
+            }
+        };
+        let mut usable = hosts::usable(list, cfg, Some(lock_dir));
+        if usable.is_empty() {
+            return self.fallback(list, Failure::none(hosts::no_host_code(list).code()));
+        }
+        let server_argv = strip_local_args(&self.compile.argv);
+        let ssh = cfg.ssh_command();
+        let mut failures = 0u32;
+        let mut last = Failure::none(hosts::no_host_code(list).code());
+        loop {
+            let candidates: Vec<(String, u32)> = usable
+                .iter()
+                .map(|&i| (list.hosts[i].lock_name(), list.hosts[i].limit))
+                .collect();
+            if candidates.is_empty() {
+                return self.fallback(list, last);
+            }
+            let (ci, lock) = match slots.pick(&candidates, &mut self.state) {
+                Ok(got) => got,
+                Err(e) => {
+                    dcc_log!(Level::Error, e.distcc_function(), "{e}");
+                    return self.fallback(list, Failure::none(e.exit_code().code()));
+                }
+            };
+            let idx = usable[ci];
+            let host = &list.hosts[idx];
+            if host.is_local() {
+                // distcc: "we picked localhost and already have a lock on it".
+                self.abandon_source();
+                self.state
+                    .note(Phase::Compile, Some("localhost"), Some(lock.slot()));
+                return compile_local(&self.c.cenv, self.original, &self.compile.input);
+            }
+            if self.source.is_none() {
+                if !self.compile.preprocessed && self.cpp_lock.is_none() {
+                    self.cpp_lock = lock_local(dir, list.localslots_cpp, &mut self.state);
+                }
+                match self.start_source() {
+                    Ok(s) => self.source = Some(s),
+                    Err(code) => {
+                        drop(lock);
+                        return self.fallback(list, Failure::none(code));
+                    }
+                }
+            }
+            let io_timeout = match &cfg.io_timeout {
+                Ok(t) => *t,
+                Err(text) => {
+                    dcc_log!(
+                        Level::Error,
+                        "dcc_get_io_timeout",
+                        "Bad DISTCC_IO_TIMEOUT value: {text}"
+                    );
+                    return ExitCode::BadArguments.code();
+                }
+            };
+            let req = Request {
+                server_argv: &server_argv,
+                input: &self.compile.input,
+                io_timeout,
+                cenv: &self.c.cenv,
+                ssh: &ssh,
+            };
+            if dcc_common::log::enabled(Level::Info) {
+                dcc_log_noname!(
+                    Level::Info,
+                    "exec on {}: {}",
+                    host.spec,
+                    server_argv.join(" ")
+                );
+            }
+            let Some(source) = self.source.as_mut() else {
+                return self.fallback(list, Failure::none(ExitCode::DistccFailed.code()));
+            };
+            let attempt = remote::attempt(
+                &req,
+                host,
+                lock.slot(),
+                source,
+                &mut self.cpp_lock,
+                &mut self.state,
+            );
+            match attempt {
+                Ok(Outcome::CppFailed(st)) => {
+                    drop(lock);
+                    if st.code().is_some() {
+                        // A genuine preprocessing error: gcc -c would fail the same way, and
+                        // cpp has already printed why. The host is not to blame.
+                        return critique(st, "cpp", &self.compile.input, "localhost", false);
+                    }
+                    let code = critique(st, "cpp", &self.compile.input, "localhost", false);
+                    return self.fallback(list, Failure::none(code));
+                }
+                Ok(Outcome::Reply(r)) => {
+                    return self.handle_reply(list, host, lock, r);
+                }
+                Err(e) => {
+                    drop(lock);
+                    dcc_log!(Level::Error, e.distcc_function(), "{e}");
+                    if e.is_no_answer() {
+                        dcc_log!(Level::Error, "dcc_r_result_header", "{NO_ANSWER_HINT}");
+                    }
+                    self.mark(lock_dir, host);
+                    usable.remove(ci);
+                    failures += 1;
+                    last = Failure {
+                        host: Some(host),
+                        code: e.exit_code().code(),
+                        reply: None,
+                        blame: false,
+                    };
+                    if !cfg.backoff_enabled() && failures >= MAX_RETRIES_WITHOUT_BACKOFF {
+                        dcc_log!(
+                            Level::Warning,
+                            "dcc_build_somewhere",
+                            "Couldn't find a host in {failures} attempts, retrying locally"
+                        );
+                        return self.fallback(list, last);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The preprocessor, started now, or the already-preprocessed input read in. `Err` is
+    /// the exit code when neither works (the compile then runs here, which reports why).
+    fn start_source(&mut self) -> Result<Preprocessed, i32> {
+        if self.compile.preprocessed {
+            return std::fs::read(&self.compile.input)
+                .map(Preprocessed::ready)
+                .map_err(|e| {
+                    dcc_log!(
+                        Level::Info,
+                        "dcc_x_file",
+                        "failed to open {}: {}",
+                        self.compile.input,
+                        dcc_state::strerror(&e)
+                    );
+                    ExitCode::NoSuchFile.code()
+                });
+        }
+        let cpp = fix_dependency_args(&self.compile, self.given);
+        dcc_log!(Level::Debug, "dcc_cpp_maybe", "running {}", cpp.join(" "));
+        Preprocessed::spawn(&self.c.cenv, &cpp).map_err(|e| {
+            dcc_log!(
+                Level::Error,
+                "dcc_execvp",
+                "failed to exec {}: {}",
+                cpp.first().map_or("", String::as_str),
+                dcc_state::strerror(&e)
+            );
+            ExitCode::LocalCpp.code()
+        })
+    }
+
+    /// Stop the preprocessor (if still running) and give up the local cpp slot.
+    fn abandon_source(&mut self) {
+        if let Some(s) = &mut self.source {
+            s.abandon();
+        }
+        self.cpp_lock = None;
+    }
+
+    /// distcc `dcc_disliked_host`: a backoff mark, unless backoff is disabled.
+    fn mark(&self, lock_dir: &Path, host: &HostSpec) {
+        if self.c.cfg.backoff_enabled()
+            && let Err(e) = dcc_state::mark_backoff(lock_dir, &host.lock_name())
+        {
+            dcc_log!(Level::Warning, e.distcc_function(), "{e}");
+        }
+    }
+
+    /// distcc `dcc_enjoyed_host`: remove the mark.
+    fn enjoy(&self, host: &HostSpec) {
+        if !self.c.cfg.backoff_enabled() {
+            return;
+        }
+        if let Some(Ok(dir)) = self.c.dir.as_ref().map(DistccDir::lock_dir)
+            && let Err(e) = dcc_state::clear_backoff(dir, &host.lock_name())
+        {
+            dcc_log!(Level::Warning, e.distcc_function(), "{e}");
+        }
+    }
+
+    fn lock_dir(&self) -> Option<&'c Path> {
+        self.c.dir.as_ref().and_then(|d| d.lock_dir().ok())
+    }
+
+    fn handle_reply<'h>(
+        &mut self,
+        list: &'h dcc_hosts::HostList,
+        host: &'h HostSpec,
+        lock: SlotLock,
+        r: Reply,
+    ) -> i32 {
+        drop(lock);
+        let raw = i32::try_from(r.status).unwrap_or(i32::MAX);
+        let signal = raw & 0x7f;
+        let code = (raw >> 8) & 0xff;
+        let input = self.compile.input.clone();
+        if raw == 0 {
+            if let Err(e) = write_output(Path::new(&self.compile.output), &r.object) {
+                dcc_log!(
+                    Level::Error,
+                    "dcc_r_file",
+                    "failed to write {}: {}",
+                    self.compile.output,
+                    dcc_state::strerror(&e)
+                );
+                // Our side failed, not the host: the local compile reports the real problem.
+                return self.fallback(list, Failure::from(host, ExitCode::IoError.code(), false));
+            }
+            self.enjoy(host);
+            pass_output(&r);
+            return critique_raw(raw, "compile", &input, &host.spec, true);
+        }
+        if signal == 0 && (100..=120).contains(&code) {
+            // Not the compiler's verdict on the source: the server refused the job or failed
+            // itself (our daemon: 110 compiler not allowed, 113 option refused; 107, 118 …).
+            let text = String::from_utf8_lossy(&r.stderr);
+            let mut said = false;
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                said = true;
+                dcc_log!(
+                    Level::Warning,
+                    "dcc_build_somewhere",
+                    "{}: {}",
+                    host.spec,
+                    line.trim_end()
+                );
+            }
+            if !said {
+                dcc_log!(
+                    Level::Warning,
+                    "dcc_build_somewhere",
+                    "{}: server failed with distcc exit code {code}",
+                    host.spec
+                );
+            }
+            // A refused option is about this command, not the host.
+            let blame = code != ExitCode::AccessDenied.code();
+            if blame && let Some(dir) = self.lock_dir() {
+                self.mark(dir, host);
+            }
+            return self.fallback(list, Failure::from_reply(host, code, r, false));
+        }
+        let ret = critique_raw(raw, "compile", &input, &host.spec, true);
+        if signal != 0 {
+            if let Some(dir) = self.lock_dir() {
+                self.mark(dir, host);
+            }
+            return self.fallback(list, Failure::from_reply(host, ret, r, false));
+        }
+        if self.source.as_ref().is_some_and(|s| has_incbin(s.output())) {
+            dcc_log!(
+                Level::Warning,
+                "dcc_build_somewhere",
+                "{input}: can't distribute due to unsupported directives, running locally"
+            );
+            return self.run_here(list);
+        }
+        if self.c.cfg.skip_local_retry {
+            pass_output(&r);
+            return ret;
+        }
+        dcc_log!(
+            Level::Warning,
+            "dcc_build_somewhere",
+            "remote compilation of '{input}' failed, retrying locally"
+        );
+        if let Some(dir) = self.lock_dir() {
+            self.mark(dir, host);
+        }
+        self.remote_ret = Some(ret);
+        self.fallback(list, Failure::from_reply(host, ret, r, true))
+    }
+
+    /// Give up on distributing: stop with `f.code` under `DISTCC_FALLBACK=0`, else compile
+    /// here.
+    fn fallback(&mut self, list: &dcc_hosts::HostList, f: Failure<'_>) -> i32 {
+        self.abandon_source();
+        if !self.c.cfg.fallback {
+            dcc_log!(
+                Level::Error,
+                "dcc_build_somewhere",
+                "failed to distribute and fallbacks are disabled"
+            );
+            if let Some(r) = &f.reply {
+                pass_output(r);
+            }
+            return f.code;
+        }
+        match f.host {
+            Some(h) => dcc_log_noname!(
+                Level::Warning,
+                "failed to distribute {} to {}, running locally instead",
+                self.compile.input,
+                h.spec
+            ),
+            None => dcc_log!(
+                Level::Warning,
+                "dcc_build_somewhere",
+                "failed to distribute, running locally instead"
+            ),
+        }
+        let ret = self.run_here(list);
+        if let (Some(remote), Some(h), true) = (self.remote_ret, f.host, f.blame) {
+            if remote == ret {
+                // Remote and local agree the source is wrong: the host was innocent.
+                self.enjoy(h);
+            } else {
+                dcc_log!(
+                    Level::Warning,
+                    "dcc_please_send_email_after_investigation",
+                    "remote compilation of '{}' failed, retried locally and got a different result.",
+                    self.compile.input
+                );
+            }
+        }
+        ret
+    }
+
+    /// Compile here under a local slot.
+    fn run_here(&mut self, list: &dcc_hosts::HostList) -> i32 {
+        self.abandon_source();
+        let lock = self
+            .c
+            .dir
+            .as_ref()
+            .and_then(|d| lock_local(d, list.localslots, &mut self.state));
+        self.state.note(
+            Phase::Compile,
+            Some("localhost"),
+            Some(lock.as_ref().map_or(0, SlotLock::slot)),
+        );
+        compile_local(&self.c.cenv, self.original, &self.compile.input)
+    }
+}
+
+impl<'h> Failure<'h> {
+    fn none(code: i32) -> Failure<'h> {
+        Failure {
+            host: None,
+            code,
+            reply: None,
+            blame: false,
+        }
+    }
+
+    fn from(host: &'h HostSpec, code: i32, blame: bool) -> Failure<'h> {
+        Failure {
+            host: Some(host),
+            code,
+            reply: None,
+            blame,
+        }
+    }
+
+    fn from_reply(host: &'h HostSpec, code: i32, reply: Reply, blame: bool) -> Failure<'h> {
+        Failure {
+            host: Some(host),
+            code,
+            reply: Some(reply),
+            blame,
+        }
+    }
+}
+
+/// The compiler's stdout and stderr from the server, passed on (only for results we keep).
+fn pass_output(r: &Reply) {
+    if !r.stdout.is_empty() {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(&r.stdout);
+        let _ = out.flush();
+    }
+    if !r.stderr.is_empty() {
+        let _ = std::io::stderr().lock().write_all(&r.stderr);
+    }
+}

@@ -1,0 +1,226 @@
+//! The client's environment, read once at start-up into a typed [`Config`] (reference §2.4).
+//!
+//! Every variable is distcc's own and is parsed the way distcc parses it: booleans with
+//! `dcc_getenv_bool` (exactly "1"/"0"), numbers with C's `atoi`, and some variables count as
+//! soon as they are set at all (`DISTCC_SKIP_LOCAL_RETRY`, `DISTCC_NO_REWRITE_CROSS`).
+//! Nothing else in the crate reads the environment, so tests hand in a `MapEnv`.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use dcc_common::Env;
+
+/// distcc src/io.c: `DISTCC_IO_TIMEOUT` default, seconds.
+pub const DEFAULT_IO_TIMEOUT: Duration = Duration::from_secs(300);
+/// distcc src/clinet.c `dcc_connect_timeout`: fixed, not configurable.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(4);
+/// distcc src/backoff.c: default `DISTCC_BACKOFF_PERIOD`, seconds.
+pub const DEFAULT_BACKOFF_PERIOD: i64 = 60;
+
+/// The typed client configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DISTCC_VERBOSE=1`: debug-level log.
+    pub verbose: bool,
+    /// `DISTCC_LOG` (when non-empty): append the log to this file, at info level.
+    pub log_file: Option<OsString>,
+    /// `UNCACHED_ERR_FD` (without `DISTCC_LOG`): log to this inherited descriptor.
+    pub uncached_err_fd: Option<i32>,
+    /// `DISTCC_FALLBACK` (default on): compile locally when distribution fails.
+    pub fallback: bool,
+    /// `DISTCC_BACKOFF_PERIOD` as `atoi` reads it. 0 disables backoff marks entirely (and
+    /// limits retries to 3); a negative value keeps the marks but never backs off.
+    pub backoff_period: i64,
+    /// `DISTCC_IO_TIMEOUT`: `Err(text)` for a value ≤ 0, which distcc reports (exit 101) only
+    /// when it first does network IO.
+    pub io_timeout: Result<Duration, String>,
+    /// `DISTCC_SAVE_TEMPS=1`: keep the preprocessed source and server stderr in `TMPDIR`.
+    pub save_temps: bool,
+    /// `DISTCC_SSH`: the ssh command, split on spaces (distcc src/ssh.c).
+    pub ssh: Option<String>,
+    /// `DISTCC_SKIP_LOCAL_RETRY` set at all: a remote compile error is final.
+    pub skip_local_retry: bool,
+    /// `DISTCC_NO_REWRITE_CROSS` set at all: no compiler-name rewriting.
+    pub no_rewrite_cross: bool,
+    /// `TMPDIR`, default `/tmp`.
+    pub tmpdir: PathBuf,
+    /// `PATH` as the process started with it.
+    pub path: Option<OsString>,
+    /// `_DISTCC_SAFEGUARD`: recursion level (0 when unset; a value `atoi` reads as 0 is 1).
+    pub safeguard: u32,
+    /// `DEPENDENCIES_OUTPUT` (or `SUNPRO_DEPENDENCIES`): gcc's own dependency variable.
+    pub dependencies_output: Option<String>,
+    /// `DISTCC_DIR`, unset meaning `~/.distcc`.
+    pub distcc_dir: Option<OsString>,
+    /// `HOME`.
+    pub home: Option<OsString>,
+}
+
+impl Config {
+    /// Read every variable the client uses.
+    pub fn from_env(env: &dyn Env) -> Config {
+        let log_file = env.var_os("DISTCC_LOG").filter(|v| !v.is_empty());
+        // distcc src/traceenv.c: atoi, and 0 (or junk) means stderr.
+        let uncached_err_fd = env
+            .var("UNCACHED_ERR_FD")
+            .map(|v| atoi(&v))
+            .filter(|&fd| fd != 0)
+            .and_then(|fd| i32::try_from(fd).ok());
+        let backoff_period = env
+            .var("DISTCC_BACKOFF_PERIOD")
+            .map_or(DEFAULT_BACKOFF_PERIOD, |v| atoi(&v));
+        let io_timeout = match env.var_os("DISTCC_IO_TIMEOUT") {
+            None => Ok(DEFAULT_IO_TIMEOUT),
+            Some(v) => {
+                let text = v.to_string_lossy().into_owned();
+                match u64::try_from(atoi(&text)) {
+                    Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
+                    _ => Err(text),
+                }
+            }
+        };
+        let safeguard = match env.var("_DISTCC_SAFEGUARD") {
+            None => 0,
+            // distcc src/safeguard.c: any value that atoi reads as 0 still counts as level 1.
+            Some(v) => u32::try_from(atoi(&v))
+                .ok()
+                .filter(|&l| l != 0)
+                .unwrap_or(1),
+        };
+        Config {
+            verbose: env.bool_or("DISTCC_VERBOSE", false),
+            log_file,
+            uncached_err_fd,
+            fallback: env.bool_or("DISTCC_FALLBACK", true),
+            backoff_period,
+            io_timeout,
+            save_temps: env.bool_or("DISTCC_SAVE_TEMPS", false),
+            ssh: env.var("DISTCC_SSH"),
+            skip_local_retry: env.is_set("DISTCC_SKIP_LOCAL_RETRY"),
+            no_rewrite_cross: env.is_set("DISTCC_NO_REWRITE_CROSS"),
+            tmpdir: env
+                .var_os("TMPDIR")
+                .filter(|v| !v.is_empty())
+                .map_or_else(|| PathBuf::from("/tmp"), PathBuf::from),
+            path: env.var_os("PATH"),
+            safeguard,
+            dependencies_output: env
+                .var("DEPENDENCIES_OUTPUT")
+                .or_else(|| env.var("SUNPRO_DEPENDENCIES")),
+            distcc_dir: env.var_os("DISTCC_DIR"),
+            home: env.var_os("HOME"),
+        }
+    }
+
+    /// Whether backoff marks are managed at all (distcc: any period but 0).
+    pub fn backoff_enabled(&self) -> bool {
+        self.backoff_period != 0
+    }
+
+    /// The period hosts are skipped after a failure (zero for a negative setting: marked but
+    /// never skipped, as distcc's `difftime < period` with a negative period).
+    pub fn backoff_duration(&self) -> Duration {
+        Duration::from_secs(u64::try_from(self.backoff_period).unwrap_or(0))
+    }
+
+    /// The words of the ssh command (distcc splits `DISTCC_SSH` on spaces, contrary to its
+    /// man page).
+    pub fn ssh_command(&self) -> Vec<String> {
+        let words: Vec<String> = self
+            .ssh
+            .as_deref()
+            .unwrap_or("ssh")
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if words.is_empty() {
+            vec!["ssh".to_owned()]
+        } else {
+            words
+        }
+    }
+}
+
+/// C's `atoi`: optional leading whitespace, an optional sign, then decimal digits; anything
+/// else ends the number, and no digits at all is 0. Saturates instead of overflowing.
+pub fn atoi(s: &str) -> i64 {
+    let s = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (neg, digits) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let mut n: i64 = 0;
+    for b in digits.bytes().take_while(u8::is_ascii_digit) {
+        n = n.saturating_mul(10).saturating_add(i64::from(b - b'0'));
+    }
+    if neg { -n } else { n }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dcc_common::MapEnv;
+
+    #[test]
+    fn atoi_is_cs() {
+        assert_eq!(atoi("42"), 42);
+        assert_eq!(atoi("  -7x"), -7);
+        assert_eq!(atoi("+3"), 3);
+        assert_eq!(atoi("abc"), 0);
+        assert_eq!(atoi(""), 0);
+        assert_eq!(atoi("99999999999999999999999"), i64::MAX);
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::from_env(&MapEnv::new());
+        assert!(!c.verbose && c.fallback && !c.save_temps && !c.skip_local_retry);
+        assert_eq!(c.backoff_period, 60);
+        assert!(c.backoff_enabled());
+        assert_eq!(c.io_timeout, Ok(DEFAULT_IO_TIMEOUT));
+        assert_eq!(c.safeguard, 0);
+        assert_eq!(c.tmpdir, PathBuf::from("/tmp"));
+        assert_eq!(c.ssh_command(), vec!["ssh"]);
+        assert_eq!(c.uncached_err_fd, None);
+    }
+
+    #[test]
+    fn distccs_parsing_rules() {
+        let env = MapEnv::new()
+            .with("DISTCC_VERBOSE", "yes") // not "1": the default
+            .with("DISTCC_FALLBACK", "0")
+            .with("DISTCC_BACKOFF_PERIOD", "junk")
+            .with("DISTCC_IO_TIMEOUT", "0")
+            .with("_DISTCC_SAFEGUARD", "x")
+            .with("DISTCC_SKIP_LOCAL_RETRY", "")
+            .with("DISTCC_SSH", "ssh  -p 22 -o X=y")
+            .with("UNCACHED_ERR_FD", "7")
+            .with("SUNPRO_DEPENDENCIES", "d.d tgt")
+            .with("TMPDIR", "");
+        let c = Config::from_env(&env);
+        assert!(!c.verbose);
+        assert!(!c.fallback);
+        assert!(!c.backoff_enabled(), "atoi(junk) = 0 disables backoff");
+        assert_eq!(c.io_timeout, Err("0".to_owned()));
+        assert_eq!(c.safeguard, 1);
+        assert!(c.skip_local_retry, "set at all, even empty");
+        assert_eq!(c.ssh_command(), vec!["ssh", "-p", "22", "-o", "X=y"]);
+        assert_eq!(c.uncached_err_fd, Some(7));
+        assert_eq!(c.dependencies_output.as_deref(), Some("d.d tgt"));
+        assert_eq!(c.tmpdir, PathBuf::from("/tmp"));
+
+        let c = Config::from_env(
+            &MapEnv::new()
+                .with("DISTCC_IO_TIMEOUT", "-5")
+                .with("DISTCC_BACKOFF_PERIOD", "-1")
+                .with("_DISTCC_SAFEGUARD", "2"),
+        );
+        assert_eq!(c.io_timeout, Err("-5".to_owned()));
+        assert!(c.backoff_enabled());
+        assert_eq!(c.backoff_duration(), Duration::ZERO);
+        assert_eq!(c.safeguard, 2);
+    }
+}

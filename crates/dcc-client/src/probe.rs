@@ -1,0 +1,65 @@
+//! The file-system side of compiler-name rewriting (dcc-args `CompilerProbe`, distcc
+//! src/compile.c): what is on `PATH`, where a symbolic link points.
+
+use std::os::unix::fs::PermissionsExt;
+
+use dcc_args::client::{CompilerProbe, fqn_candidates, which_candidates};
+
+/// Lookups on the real file system, with the client's (possibly masquerade-edited) `PATH`.
+#[derive(Debug)]
+pub struct FsProbe {
+    pub path: String,
+}
+
+fn executable(path: &str) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+impl CompilerProbe for FsProbe {
+    fn which(&self, name: &str) -> Option<String> {
+        which_candidates(&self.path, name)
+            .into_iter()
+            .find(|p| executable(p))
+    }
+
+    fn read_link(&self, path: &str) -> Option<String> {
+        // read_link fails with EINVAL on anything that is not a symbolic link.
+        std::fs::read_link(path)
+            .ok()
+            .map(|t| t.to_string_lossy().into_owned())
+    }
+
+    fn is_executable(&self, path: &str) -> bool {
+        executable(path)
+    }
+
+    fn on_path(&self, name: &str) -> bool {
+        fqn_candidates(&self.path, name)
+            .iter()
+            .any(|p| executable(p))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookups() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_string_lossy().into_owned();
+        let tool = dir.path().join("tool");
+        std::fs::write(&tool, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::symlink("tool", dir.path().join("cc")).unwrap();
+        let p = FsProbe {
+            path: format!("/nonexistent:{d}"),
+        };
+        assert_eq!(p.which("tool"), Some(format!("{d}/tool")));
+        assert_eq!(p.which("missing"), None);
+        assert_eq!(p.read_link(&format!("{d}/cc")).as_deref(), Some("tool"));
+        assert_eq!(p.read_link(&format!("{d}/tool")), None);
+        assert!(p.on_path("tool"));
+        assert!(p.is_executable(&format!("{d}/cc")));
+    }
+}

@@ -1,0 +1,291 @@
+//! One attempt to compile on one helper (distcc src/remote.c `dcc_compile_remote`,
+//! src/clirpc.c; reference §1.3, §1.5).
+//!
+//! 1. Connect (the preprocessor keeps running; its pipe is drained while we wait).
+//! 2. Send `DIST`/`ARGC`/`ARGV` at once, then wait for the preprocessor and release the local
+//!    cpp slot. If cpp failed, drop the connection: its status is the answer.
+//! 3. Send `DOTI` (compressed per the protocol; protocol 1 writes the source straight from
+//!    the buffer, with no copy).
+//! 4. Read the reply with dcc-proto's `ReplyDecoder`, feeding it whatever arrives.
+//!
+//! The state file follows distcc's phases: Connect, Preprocess, Send, Compile, Receive.
+
+use std::io;
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use dcc_common::ExitCode;
+use dcc_hosts::{HostKind, HostSpec};
+use dcc_proto::compress::compress_into;
+use dcc_proto::token::{HEADER_LEN, encode_header};
+use dcc_proto::{Compression, Limits, ProtoError, Protocol, Reply, ReplyDecoder, Token};
+use dcc_state::{Phase, SlotLock};
+
+use crate::config::CONNECT_TIMEOUT;
+use crate::conn::{Conn, ConnectError, connect_ssh, connect_tcp, resolve};
+use crate::cpp::Preprocessed;
+use crate::exec::ChildEnv;
+use crate::placement::JobState;
+
+/// What a helper (or the preprocessor) gave us.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The server ran the compiler and replied.
+    Reply(Reply),
+    /// The local preprocessor failed: nothing was compiled, this is the status.
+    CppFailed(ExitStatus),
+}
+
+/// Why an attempt failed. Each is a failure of the host (or of the network), never of the
+/// source: the caller marks the host and tries elsewhere.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("failed to send request: {}", dcc_state::strerror(.0))]
+    Write(io::Error),
+    #[error(
+        "read failed while waiting for token \"{expected}\": {}",
+        dcc_state::strerror(source)
+    )]
+    Read {
+        expected: &'static str,
+        source: io::Error,
+    },
+    #[error("unexpected eof while waiting for token \"{expected}\"")]
+    Eof { expected: &'static str },
+    #[error(transparent)]
+    Protocol(#[from] ProtoError),
+    #[error("failed to run the preprocessor: {}", dcc_state::strerror(.0))]
+    Cpp(io::Error),
+}
+
+impl RemoteError {
+    /// distcc's exit code for this failure (returned when `DISTCC_FALLBACK=0`).
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            RemoteError::Connect(_) => ExitCode::ConnectFailed,
+            RemoteError::Write(_) | RemoteError::Read { .. } => ExitCode::IoError,
+            RemoteError::Eof { .. } => ExitCode::Truncated,
+            RemoteError::Protocol(e) => e.exit_code(),
+            RemoteError::Cpp(_) => ExitCode::LocalCpp,
+        }
+    }
+
+    /// distcc's function name for the log line.
+    pub fn distcc_function(&self) -> &'static str {
+        match self {
+            RemoteError::Connect(ConnectError::Ssh { .. }) => "dcc_ssh_connect",
+            RemoteError::Connect(ConnectError::Lookup { .. }) => "dcc_mk_tcp_sock",
+            RemoteError::Connect(_) => "dcc_connect_by_addr",
+            RemoteError::Write(_) => "dcc_writex",
+            RemoteError::Read { .. } | RemoteError::Eof { .. } => "dcc_r_token_int",
+            RemoteError::Protocol(_) => "dcc_retrieve_results",
+            RemoteError::Cpp(_) => "dcc_cpp_maybe",
+        }
+    }
+
+    /// The connection closed before the reply started: distcc's hint about why.
+    pub fn is_no_answer(&self) -> bool {
+        matches!(
+            self,
+            RemoteError::Eof { expected: "DONE" }
+                | RemoteError::Read {
+                    expected: "DONE",
+                    ..
+                }
+        )
+    }
+}
+
+/// distcc src/clirpc.c `dcc_r_result_header`: what a silent close usually means.
+pub const NO_ANSWER_HINT: &str = "server provided no answer. Is the server configured to allow \
+access from your IP address? Is the server performing authentication and your client isn't? \
+Does the server have the compiler installed? Is the server configured to access the compiler?";
+
+/// The protocol this client speaks to `host`: the host's own, except that pump mode (which
+/// this client does not implement) falls back to local preprocessing with the same
+/// compression, as distcc does when its include server is unavailable.
+pub fn protocol_for(host: &HostSpec) -> Protocol {
+    let wire = host.protocol_version();
+    let plain = match wire & 0xff {
+        3 => wire - 1,
+        _ => wire,
+    };
+    Protocol::from_wire(plain).unwrap_or(Protocol::V1)
+}
+
+/// Everything one attempt needs besides the host.
+#[derive(Debug)]
+pub struct Request<'a> {
+    pub server_argv: &'a [String],
+    pub input: &'a str,
+    pub io_timeout: Duration,
+    pub cenv: &'a ChildEnv,
+    pub ssh: &'a [String],
+}
+
+/// Run one attempt on `host`, holding slot `slot` there.
+pub fn attempt(
+    req: &Request<'_>,
+    host: &HostSpec,
+    slot: u32,
+    source: &mut Preprocessed,
+    cpp_lock: &mut Option<SlotLock>,
+    state: &mut JobState<'_>,
+) -> Result<Outcome, RemoteError> {
+    let protocol = protocol_for(host);
+    state.note(Phase::Connect, Some(host.hostname()), Some(slot));
+    let mut conn = match &host.kind {
+        HostKind::Tcp { host: name, port } => {
+            let addr = resolve(name, *port)?;
+            let pending = (!source.is_finished()).then_some(&mut *source);
+            connect_tcp(addr, CONNECT_TIMEOUT, req.io_timeout, pending)?
+        }
+        HostKind::Ssh {
+            user,
+            host: name,
+            command,
+        } => connect_ssh(
+            req.cenv,
+            req.ssh,
+            user.as_deref(),
+            name,
+            command.as_deref(),
+            req.io_timeout,
+        )?,
+        // The caller runs localhost jobs itself.
+        HostKind::Local => {
+            return Err(ConnectError::Lookup {
+                host: "localhost".into(),
+                message: "not a remote host".into(),
+            }
+            .into());
+        }
+    };
+
+    let mut head = Vec::with_capacity(256);
+    dcc_proto::encode_request_header(&mut head, protocol, None, req.server_argv)?;
+    conn.write_all(&head).map_err(RemoteError::Write)?;
+
+    if !source.is_finished() {
+        state.note(Phase::Preprocess, None, None);
+    }
+    let status = source.finish().map_err(RemoteError::Cpp)?;
+    // Preprocessing is over: let another job preprocess (distcc releases it here too).
+    *cpp_lock = None;
+    if !status.success() {
+        return Ok(Outcome::CppFailed(status));
+    }
+
+    state.note(Phase::Send, None, None);
+    send_doti(&mut conn, protocol.compression, source.output())?;
+
+    state.note(Phase::Compile, None, None);
+    let reply = read_reply(&mut conn, protocol, state)?;
+    Ok(Outcome::Reply(reply))
+}
+
+fn send_doti(conn: &mut Conn, c: Compression, source: &[u8]) -> Result<(), RemoteError> {
+    let mut packet = Vec::new();
+    let body: &[u8] = match c {
+        Compression::None => source,
+        _ => {
+            // Header first, body compressed right behind it: one buffer, one write.
+            packet.resize(HEADER_LEN, 0);
+            compress_into(c, source, &mut packet)?;
+            &[]
+        }
+    };
+    let len = if packet.is_empty() {
+        body.len()
+    } else {
+        packet.len() - HEADER_LEN
+    };
+    let len = u32::try_from(len).map_err(|_| ProtoError::TooLong {
+        token: Token::DOTI,
+        len: len as u64,
+        limit: u64::from(u32::MAX),
+    })?;
+    let mut header = Vec::with_capacity(HEADER_LEN);
+    encode_header(&mut header, Token::DOTI, len);
+    if packet.is_empty() {
+        conn.write_all2(&header, body)
+    } else {
+        packet[..HEADER_LEN].copy_from_slice(&header);
+        conn.write_all(&packet)
+    }
+    .map_err(RemoteError::Write)
+}
+
+fn read_reply(
+    conn: &mut Conn,
+    protocol: Protocol,
+    state: &mut JobState<'_>,
+) -> Result<Reply, RemoteError> {
+    let mut dec = ReplyDecoder::new(protocol, Limits::default());
+    let mut buf = BytesMut::new();
+    let mut receiving = false;
+    loop {
+        if let Some(reply) = dec.decode(&mut buf)? {
+            return Ok(reply);
+        }
+        let want = dec.want().saturating_sub(buf.len());
+        let n = conn
+            .read_into(&mut buf, want)
+            .map_err(|source| RemoteError::Read {
+                expected: dec.expecting(),
+                source,
+            })?;
+        if n == 0 {
+            return Err(RemoteError::Eof {
+                expected: dec.expecting(),
+            });
+        }
+        if !receiving {
+            receiving = true;
+            state.note(Phase::Receive, None, None);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(spec: &str) -> HostSpec {
+        dcc_hosts::parse(spec).unwrap().hosts.remove(0)
+    }
+
+    #[test]
+    fn protocols() {
+        assert_eq!(protocol_for(&host("h")), Protocol::V1);
+        assert_eq!(protocol_for(&host("h,lzo")), Protocol::V2);
+        assert_eq!(
+            protocol_for(&host("h,lzo,cpp")),
+            Protocol::V2,
+            "no pump client"
+        );
+        assert_eq!(protocol_for(&host("h,zstd")), Protocol::ZSTD);
+        assert_eq!(protocol_for(&host("h,zstd,cpp")), Protocol::ZSTD);
+    }
+
+    #[test]
+    fn error_codes() {
+        assert_eq!(
+            RemoteError::Eof { expected: "DONE" }.exit_code(),
+            ExitCode::Truncated
+        );
+        assert!(RemoteError::Eof { expected: "DONE" }.is_no_answer());
+        assert!(!RemoteError::Eof { expected: "DOTO" }.is_no_answer());
+        assert_eq!(
+            RemoteError::Protocol(ProtoError::VersionMismatch {
+                expected: 1,
+                got: 2
+            })
+            .exit_code(),
+            ExitCode::ProtocolError
+        );
+    }
+}
