@@ -54,22 +54,18 @@ pub fn require_root() {
         "farm tests create network namespaces and need root (CI runs as root); \
          run them with sudo or as root"
     );
-    for tool in ["/usr/sbin/ip", "/usr/sbin/tc"] {
+    for tool in ["ip", "tc"] {
+        let found = Command::new(tool)
+            .arg("-V")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
         assert!(
-            std::path::Path::new(tool).exists() || which(tool),
-            "{tool} is missing: install iproute2 (`apt-get install -y iproute2`)"
+            found,
+            "`{tool}` is missing: install iproute2 (`apt-get install -y iproute2`)"
         );
     }
-}
-
-fn which(tool: &str) -> bool {
-    let name = std::path::Path::new(tool)
-        .file_name()
-        .unwrap_or_default()
-        .to_owned();
-    ["/usr/bin", "/bin", "/sbin"]
-        .iter()
-        .any(|d| std::path::Path::new(d).join(&name).exists())
 }
 
 /// Run `ip ARGS`, panicking with its stderr on failure.
@@ -95,11 +91,7 @@ fn run(prog: &str, args: &[&str]) -> String {
 /// Run a command, returning whether it succeeded and its stderr (for teardown, which must not
 /// panic, and for probing kernel features).
 fn try_run(prog: &str, args: &[&str]) -> (bool, String) {
-    match Command::new(prog)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-    {
+    match Command::new(prog).args(args).stdin(Stdio::null()).output() {
         Ok(o) => (
             o.status.success(),
             String::from_utf8_lossy(&o.stderr).into_owned(),
@@ -158,7 +150,9 @@ pub fn clean_stale() -> Vec<String> {
 
 /// The machine-wide farm lock, held for a [`Network`]'s life.
 #[derive(Debug)]
-struct FarmLock(File);
+struct FarmLock {
+    _file: File,
+}
 
 impl FarmLock {
     fn take() -> FarmLock {
@@ -171,7 +165,7 @@ impl FarmLock {
         // SAFETY: flock on a descriptor we own; released when the file is closed.
         let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
         assert_eq!(rc, 0, "flock {LOCK_PATH}");
-        FarmLock(f)
+        FarmLock { _file: f }
     }
 }
 
@@ -204,7 +198,9 @@ impl Network {
             _lock: lock,
         };
         ip(&["netns", "add", &switch]);
-        ip(&["-n", &switch, "link", "add", "name", "br0", "type", "bridge"]);
+        ip(&[
+            "-n", &switch, "link", "add", "name", "br0", "type", "bridge",
+        ]);
         ip(&["-n", &switch, "link", "set", "br0", "up"]);
         net
     }
@@ -223,10 +219,7 @@ impl Network {
     /// names and logs (letters, digits, `-`; unique within the network).
     pub fn host(&mut self, label: &str, addr: Ipv4Addr) -> Host {
         assert!(
-            label
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-')
-                && !label.is_empty(),
+            label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') && !label.is_empty(),
             "bad host label {label:?}"
         );
         let o = addr.octets();
@@ -246,15 +239,42 @@ impl Network {
         self.hosts.push(ns.clone());
         ip(&["-n", &ns, "link", "set", "lo", "up"]);
         ip(&[
-            "-n", &ns, "link", "add", "name", "eth0", "type", "veth", "peer", "name", &port,
-            "netns", &self.switch,
+            "-n",
+            &ns,
+            "link",
+            "add",
+            "name",
+            "eth0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &port,
+            "netns",
+            &self.switch,
         ]);
         // No IPv6 link-local addresses: nothing but our IPv4 traffic on the LAN.
         ip(&["-n", &ns, "link", "set", "eth0", "addrgenmode", "none"]);
-        ip(&["-n", &self.switch, "link", "set", &port, "addrgenmode", "none"]);
+        ip(&[
+            "-n",
+            &self.switch,
+            "link",
+            "set",
+            &port,
+            "addrgenmode",
+            "none",
+        ]);
         ip(&["-n", &self.switch, "link", "set", &port, "master", "br0"]);
         ip(&["-n", &self.switch, "link", "set", &port, "up"]);
-        ip(&["-n", &ns, "addr", "add", &format!("{addr}/16"), "dev", "eth0"]);
+        ip(&[
+            "-n",
+            &ns,
+            "addr",
+            "add",
+            &format!("{addr}/16"),
+            "dev",
+            "eth0",
+        ]);
         ip(&["-n", &ns, "link", "set", "eth0", "up"]);
         Host {
             ns,
@@ -417,8 +437,7 @@ impl Host {
         let (ok, err) = try_run(
             "tc",
             &[
-                "-n", ends[0].0, "qdisc", "add", "dev", ends[0].1, "root", "netem", "delay",
-                &delay,
+                "-n", ends[0].0, "qdisc", "add", "dev", ends[0].1, "root", "netem", "delay", &delay,
             ],
         );
         if ok {

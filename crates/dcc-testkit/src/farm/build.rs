@@ -44,8 +44,9 @@ pub fn reference(name: &str, compiler: &str) -> PathBuf {
     }
     let dir = workload::prepare(name);
     let out = dir.with_file_name(format!("{name}-reference-{compiler}"));
-    let lock = std::fs::File::create(dir.with_file_name(format!("{name}-reference-{compiler}.lock")))
-        .expect("lock file");
+    let lock =
+        std::fs::File::create(dir.with_file_name(format!("{name}-reference-{compiler}.lock")))
+            .expect("lock file");
     // SAFETY: flock on a descriptor we own; released when `lock` is closed.
     unsafe {
         libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX);

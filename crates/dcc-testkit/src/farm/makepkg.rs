@@ -4,8 +4,8 @@
 //! [`Masquerade`] creates that system directory for one test (with a marker file, so a copy left
 //! by a crashed run is recognised and replaced) and removes it on drop; it refuses to touch a
 //! directory the tests did not make. [`LuaPackage`] writes a PKGBUILD of the Lua interpreter
-//! (the lua workload's sources plus a small Makefile that uses make's built-in `%.o: %.c` rule,
-//! as most packages' do), a makepkg.conf with the farm's `DISTCC_HOSTS` and `MAKEFLAGS`, and
+//! (the lua workload's library sources, a small `main`, and a Makefile that uses make's
+//! built-in `%.o: %.c` rule, as most packages' do), a makepkg.conf with the farm's `DISTCC_HOSTS` and `MAKEFLAGS`, and
 //! hands the tree to the unprivileged user who runs makepkg (makepkg refuses root).
 
 use std::os::unix::fs::PermissionsExt;
@@ -38,8 +38,11 @@ impl Masquerade {
             std::fs::remove_dir_all(&dir).expect("remove a stale masquerade directory");
         }
         std::fs::create_dir_all(&dir).expect("mkdir /usr/lib/distcc/bin");
-        std::fs::write(dir.join(MARKER), b"made by dcc-farm-tests; removed when the test ends\n")
-            .expect("marker");
+        std::fs::write(
+            dir.join(MARKER),
+            b"made by dcc-farm-tests; removed when the test ends\n",
+        )
+        .expect("marker");
         for n in ["cc", "gcc", "c++", "g++"] {
             std::os::unix::fs::symlink(client, dir.join(n)).expect("masquerade link");
         }
@@ -79,6 +82,36 @@ pub struct LuaPackage {
 }
 
 pub const PKGNAME: &str = "lua-farm";
+
+/// The interpreter's `main`: run each `-e CHUNK` or script file argument in one Lua state.
+const FRONT_END: &str = r#"/* lua-farm: a minimal Lua front end for the distcc farm's makepkg test. */
+#include <stdio.h>
+#include <string.h>
+#include "lua.h"
+#include "lauxlib.h"
+#include "lualib.h"
+
+int main(int argc, char **argv) {
+    lua_State *L = luaL_newstate();
+    if (L == NULL)
+        return 1;
+    luaL_openlibs(L);
+    for (int i = 1; i < argc; i++) {
+        int failed;
+        if (strcmp(argv[i], "-e") == 0 && i + 1 < argc)
+            failed = luaL_dostring(L, argv[++i]);
+        else
+            failed = luaL_dofile(L, argv[i]);
+        if (failed) {
+            fprintf(stderr, "lua: %s\n", lua_tostring(L, -1));
+            lua_close(L);
+            return 1;
+        }
+    }
+    lua_close(L);
+    return 0;
+}
+"#;
 pub const PKGVER: &str = "5.4.9";
 
 impl LuaPackage {
@@ -105,21 +138,21 @@ impl LuaPackage {
         std::fs::set_permissions(bin.join("distcc"), std::fs::Permissions::from_mode(0o755))
             .expect("chmod");
 
-        // The interpreter: every unit but luac.c (the other program with a main).
+        // The Lua library (every unit of the workload) and a small front end with `main`
+        // (lua-src ships the library only).
         let mut objs = Vec::new();
         for (_obj, file) in &units {
-            if file == "luac.c" {
-                continue;
-            }
             std::fs::copy(src.join(file), stage.join(file)).expect("copy source");
             objs.push(file.replace(".c", ".o"));
         }
         for e in std::fs::read_dir(&src).expect("lua sources").flatten() {
             let n = e.file_name().to_string_lossy().into_owned();
-            if n.ends_with(".h") || n.ends_with(".hpp") {
+            if n.ends_with(".h") {
                 std::fs::copy(e.path(), stage.join(&n)).expect("copy header");
             }
         }
+        std::fs::write(stage.join("lua.c"), FRONT_END).expect("front end");
+        objs.push("lua.o".to_owned());
         std::fs::write(
             stage.join("Makefile"),
             format!(

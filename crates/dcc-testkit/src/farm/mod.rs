@@ -17,7 +17,7 @@ pub mod helper;
 pub mod makepkg;
 pub mod silent;
 
-pub use build::{Build, Built, Client, CLIENT};
+pub use build::{Build, Built, CLIENT, Client};
 pub use helper::{Helper, HelperOptions, Job};
 pub use silent::SilentListener;
 
