@@ -68,10 +68,13 @@ fn run(cfg: Config, env: ServerEnv) -> Result<(), ExitCode> {
             "invalid --log-level argument \"{bad}\""
         );
     }
-    let inetd = match cfg.mode {
-        ServeMode::Inetd => true,
-        ServeMode::Daemon => false,
-        ServeMode::Auto => should_be_inetd(),
+    let (inetd, why) = match cfg.mode {
+        ServeMode::Inetd => (true, None),
+        ServeMode::Daemon => (false, None),
+        ServeMode::Auto => {
+            let (inetd, why) = should_be_inetd();
+            (inetd, Some(why))
+        }
     };
     let allow = match &cfg.allow {
         Some(a) => Some(a.clone()),
@@ -104,6 +107,9 @@ fn run(cfg: Config, env: ServerEnv) -> Result<(), ExitCode> {
     }
     discard_root(cfg.user.as_deref())?;
     setup_log(&cfg);
+    if let Some(why) = why {
+        dcc_log!(Level::Info, "dcc_should_be_inetd", "{why}");
+    }
 
     if let Err(e) = std::env::set_current_dir(&env.tmpdir) {
         dcc_log!(
@@ -159,22 +165,19 @@ fn run(cfg: Config, env: ServerEnv) -> Result<(), ExitCode> {
 }
 
 /// distcc `dcc_should_be_inetd`: stdin a socket means inetd; a tty or anything else, daemon.
-fn should_be_inetd() -> bool {
-    let st = nix::sys::stat::fstat(std::io::stdin());
-    match st {
-        Ok(st) => {
-            let is_sock = (st.st_mode & libc::S_IFMT) == libc::S_IFSOCK;
-            let reason = if is_sock {
-                "stdin is socket; assuming --inetd mode"
-            } else if nix::unistd::isatty(std::io::stdin()).unwrap_or(false) {
-                "stdin is a tty; assuming --daemon mode"
-            } else {
-                "stdin is neither a tty nor a socket; assuming --daemon mode"
-            };
-            dcc_log!(Level::Info, "dcc_should_be_inetd", "{reason}");
-            is_sock
+/// Returns the decision and the reason, logged once the log is open.
+fn should_be_inetd() -> (bool, &'static str) {
+    match nix::sys::stat::fstat(std::io::stdin()) {
+        Ok(st) if (st.st_mode & libc::S_IFMT) == libc::S_IFSOCK => {
+            (true, "stdin is socket; assuming --inetd mode")
         }
-        Err(_) => false,
+        Ok(_) if nix::unistd::isatty(std::io::stdin()).unwrap_or(false) => {
+            (false, "stdin is a tty; assuming --daemon mode")
+        }
+        _ => (
+            false,
+            "stdin is neither a tty nor a socket; assuming --daemon mode",
+        ),
     }
 }
 
@@ -630,7 +633,7 @@ fn serve_inetd(
         .enable_all()
         .build()
         .map_err(|_| ExitCode::DistccFailed)?;
-    rt.block_on(async move {
+    let result = rt.block_on(async move {
         let (srv, _tx) = Server::new(cfg, env, allow, compilers, ProcessRunner, safeguard);
         // A socket on stdin (inetd, systemd socket activation): check its peer.
         let stdin = std::io::stdin();
@@ -674,5 +677,9 @@ fn serve_inetd(
             }
         }
         Ok(())
-    })
+    });
+    // stdin's reader is a blocking thread that may wait forever on a pipe the peer keeps
+    // open; do not wait for it.
+    rt.shutdown_background();
+    result
 }
