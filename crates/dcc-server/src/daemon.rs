@@ -498,6 +498,11 @@ fn serve_daemon(
             let sl = TcpListener::from_std(sl).map_err(|_| ExitCode::DistccFailed)?;
             tokio::spawn(stats_http::serve(srv.clone(), sl));
         }
+        // systemd (Type=notify): ready once the sockets accept. No-op without NOTIFY_SOCKET.
+        let _ = sd_notify::notify(&[
+            sd_notify::NotifyState::Ready,
+            sd_notify::NotifyState::MainPid(std::process::id()),
+        ]);
         let ticker = srv.clone();
         tokio::spawn(async move {
             let mut iv = tokio::time::interval(Duration::from_secs(1));
@@ -512,6 +517,7 @@ fn serve_daemon(
             _ = accept => {}
             why = stop => dcc_log!(Level::Notice, "dcc_daemon_terminate", "{why}"),
         }
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
         let _ = tx.send(true);
         // Give running jobs a moment to see the shutdown and kill their compilers.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);

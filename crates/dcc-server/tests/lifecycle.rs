@@ -363,3 +363,24 @@ fn no_allow_means_private_ranges_with_distccs_warning() {
         "127.0.0.1 is private"
     );
 }
+
+#[test]
+fn tells_systemd_when_ready() {
+    use std::os::unix::net::UnixDatagram;
+    let w = World::new();
+    let sock_path = w.path("logs/notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    // The daemon drops root before it notifies: let it write to the socket.
+    std::fs::set_permissions(&sock_path, std::fs::Permissions::from_mode(0o777)).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let o = DaemonOptions::new(DaemonKind::Ours).env("NOTIFY_SOCKET", &sock_path.to_string_lossy());
+    let d = Daemon::start(&w, o);
+    let mut buf = [0u8; 256];
+    let n = sock.recv(&mut buf).expect("a notification");
+    let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(msg.contains("READY=1"), "{msg}");
+    assert!(msg.contains(&format!("MAINPID={}", d.pid())), "{msg}");
+    // And it is accepting by then.
+    std::net::TcpStream::connect(d.addr()).expect("accepting when READY");
+}
