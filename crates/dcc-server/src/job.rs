@@ -628,7 +628,13 @@ fn build_reply(
     extra_stderr: &mut Vec<u8>,
 ) -> std::io::Result<Reply> {
     let cap = srv.limits.max_decompressed;
-    let mut stderr = read_capped(&layout.stderr, cap)?;
+    // As distcc, the daemon's warnings about the job reach the client in SERR, before the
+    // compiler's own messages (they were logged before the compiler ran).
+    let mut stderr = Vec::new();
+    for w in &prepared.warnings {
+        stderr.extend(serr_line(Level::Warning, "dcc_check_compiler_masq", w));
+    }
+    stderr.extend(read_capped(&layout.stderr, cap)?);
     stderr.append(extra_stderr);
     let stdout = read_capped(&layout.stdout, cap)?;
     let mut object = Vec::new();
@@ -644,7 +650,6 @@ fn build_reply(
             dotd = Some(cleaned.into_bytes());
         }
     }
-    let _ = prepared;
     Ok(Reply {
         status,
         stderr,
