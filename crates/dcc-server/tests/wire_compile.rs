@@ -179,3 +179,27 @@ fn ipv6_loopback_works_when_allowed() {
     assert_eq!(decode_reply(&ex.reply, 1).unwrap().status, 0);
     assert!(d.wait_log("COMPILE_OK", 1).contains("client: ::1:"));
 }
+
+#[test]
+fn a_masquerade_directory_on_the_daemons_path_is_skipped_and_reported() {
+    // distcc warns and runs the link (recursing into the client); we skip it and say so.
+    let w = World::new();
+    let masq = w.path("masq");
+    std::fs::create_dir(&masq).unwrap();
+    std::os::unix::fs::symlink("/usr/bin/distcc", masq.join("gcc")).unwrap();
+    let o = dcc_testkit::daemon::DaemonOptions::new(dcc_testkit::DaemonKind::Ours)
+        .env("PATH", &format!("{}:/usr/bin:/bin", masq.display()));
+    let d = Daemon::start(&w, o);
+    w.write("src/x.c", SOURCE);
+    let i = preprocess(&w.path("src"), "x.c", &[]);
+    let ex = exchange(
+        d.addr(),
+        &request(1, &["gcc", "-c", "x.c", "-o", "x.o"], &i),
+        Duration::from_secs(30),
+    );
+    let r = decode_reply(&ex.reply, 1).unwrap();
+    assert_eq!(r.status, 0);
+    let serr = String::from_utf8_lossy(&r.stderr);
+    assert!(serr.contains("is a link to distcc; skipping it"), "{serr}");
+    assert!(d.wait_log("COMPILE_OK", 1).contains("skipping it"));
+}
