@@ -457,7 +457,7 @@ impl<'c, 'e> Job<'c, 'e> {
                     "dcc_build_somewhere",
                     "{}: {}",
                     host.spec,
-                    line.trim_end()
+                    server_message(line.trim_end())
                 );
             }
             if !said {
@@ -597,6 +597,34 @@ impl<'h> Failure<'h> {
     }
 }
 
+/// A server log line without its `distccd[pid] (function) Severity: ` prefix, so that our
+/// warning does not read "Warning: … Warning: …". Anything else is returned as it is.
+fn server_message(line: &str) -> &str {
+    let Some(rest) = line.strip_prefix("distccd[") else {
+        return line;
+    };
+    let Some((pid, rest)) = rest.split_once("] ") else {
+        return line;
+    };
+    if !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return line;
+    }
+    let rest = match rest.strip_prefix('(').and_then(|r| r.split_once(") ")) {
+        Some((_, r)) => r,
+        None => rest,
+    };
+    [
+        "EMERGENCY! ",
+        "ALERT! ",
+        "CRITICAL! ",
+        "ERROR: ",
+        "Warning: ",
+    ]
+    .iter()
+    .find_map(|p| rest.strip_prefix(p))
+    .unwrap_or(rest)
+}
+
 /// The compiler's stdout and stderr from the server, passed on (only for results we keep).
 fn pass_output(r: &Reply) {
     if !r.stdout.is_empty() {
@@ -606,5 +634,32 @@ fn pass_output(r: &Reply) {
     }
     if !r.stderr.is_empty() {
         let _ = std::io::stderr().lock().write_all(&r.stderr);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_log_prefix_is_dropped() {
+        assert_eq!(
+            server_message("distccd[16184] (dcc_check_args) Warning: distccd refuses '-x': reason"),
+            "distccd refuses '-x': reason"
+        );
+        assert_eq!(
+            server_message("distccd[1] (dcc_execvp) ERROR: failed to exec nosuchcc"),
+            "failed to exec nosuchcc"
+        );
+        assert_eq!(server_message("distccd[1] plain"), "plain");
+        assert_eq!(server_message("cc1: error: x"), "cc1: error: x");
+        assert_eq!(server_message("distccd[x] y"), "distccd[x] y");
+    }
+
+    #[test]
+    fn input_for_messages() {
+        let a = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(guess_input(&a(&["gcc", "-o", "x", "a.o", "b.c"])), "b.c");
+        assert_eq!(guess_input(&a(&["gcc", "-o", "x", "a.o"])), "(null)");
     }
 }

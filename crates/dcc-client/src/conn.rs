@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 use crate::cpp::Preprocessed;
 use crate::exec::{ChildEnv, spawn};
 
+/// How long a finished ssh connection may take to exit before it is killed.
+const SSH_EXIT_WAIT: Duration = Duration::from_secs(10);
+
 /// A connection failure, in distcc's terms.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -366,8 +369,17 @@ fn map_timeout(e: io::Error) -> io::Error {
 impl Drop for Conn {
     fn drop(&mut self) {
         if let Conn::Ssh { child, to, .. } = self {
-            // Closing its stdin ends ssh; reap it (distcc collects the ssh child too).
+            // Closing its stdin ends ssh once the remote distccd is done; distcc collects the
+            // ssh child too. A peer that never exits is killed after a while.
             *to = None;
+            let deadline = Instant::now() + SSH_EXIT_WAIT;
+            loop {
+                match child.try_wait() {
+                    Ok(Some(_)) | Err(_) => return,
+                    Ok(None) if Instant::now() >= deadline => break,
+                    Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+                }
+            }
             let _ = child.kill();
             let _ = child.wait();
         }

@@ -42,6 +42,13 @@ pub fn load(cfg: &Config, env: &dyn Env) -> Result<Hosts, HostsError> {
         Err(HostsError::NoHosts) => HostList::default(),
         Err(e) => return Err(e),
     };
+    if list.zeroconf {
+        dcc_log!(
+            Level::Warning,
+            "dcc_get_hostlist",
+            "+zeroconf is not supported by this distcc; using the other hosts"
+        );
+    }
     if list.randomize {
         // distcc seeds rand() with its pid; any seed that differs between clients will do.
         list.shuffle(u64::from(std::process::id()));
@@ -90,13 +97,6 @@ pub fn unsupported(h: &HostSpec) -> Option<&'static str> {
 /// unsupported (warned about), not in backoff. `lock_dir` is `None` when there is no lock
 /// directory (then backoff marks cannot be read either).
 pub fn usable(list: &HostList, cfg: &Config, lock_dir: Option<&Path>) -> Vec<usize> {
-    if list.zeroconf {
-        dcc_log!(
-            Level::Warning,
-            "dcc_get_hostlist",
-            "+zeroconf is not supported by this distcc; using the other hosts"
-        );
-    }
     let period = cfg.backoff_duration();
     let mut out = Vec::with_capacity(list.hosts.len());
     for (i, h) in list.hosts.iter().enumerate() {

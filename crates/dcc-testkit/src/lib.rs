@@ -16,6 +16,7 @@
 //! environment: every child gets an explicit environment.
 
 pub mod bins;
+pub mod client;
 pub mod compare;
 pub mod daemon;
 pub mod netns;
