@@ -110,6 +110,13 @@ fn run(cfg: Config, env: ServerEnv) -> Result<(), ExitCode> {
     if let Some(why) = why {
         dcc_log!(Level::Info, "dcc_should_be_inetd", "{why}");
     }
+    if cfg.zeroconf {
+        dcc_log!(
+            Level::Warning,
+            "dcc_zeroconf_register",
+            "--zeroconf is not supported by this build; the daemon is not announced over mDNS"
+        );
+    }
 
     if let Err(e) = std::env::set_current_dir(&env.tmpdir) {
         dcc_log!(
