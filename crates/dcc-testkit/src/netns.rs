@@ -73,6 +73,11 @@ pub fn ip(args: &[&str]) {
     run("ip", args);
 }
 
+/// `ip` with its arguments as one line split on spaces (names here never contain spaces).
+fn ipl(line: &str) {
+    run("ip", &line.split_whitespace().collect::<Vec<_>>());
+}
+
 fn run(prog: &str, args: &[&str]) -> String {
     let out = Command::new(prog)
         .args(args)
@@ -197,11 +202,9 @@ impl Network {
             hosts: Vec::new(),
             _lock: lock,
         };
-        ip(&["netns", "add", &switch]);
-        ip(&[
-            "-n", &switch, "link", "add", "name", "br0", "type", "bridge",
-        ]);
-        ip(&["-n", &switch, "link", "set", "br0", "up"]);
+        ipl(&format!("netns add {switch}"));
+        ipl(&format!("-n {switch} link add name br0 type bridge"));
+        ipl(&format!("-n {switch} link set br0 up"));
         net
     }
 
@@ -235,47 +238,20 @@ impl Network {
         // Interface names are limited to 15 bytes; the port's name only has to be unique in
         // the switch namespace.
         let port = format!("p{}", self.hosts.len());
-        ip(&["netns", "add", &ns]);
+        let sw = &self.switch;
+        ipl(&format!("netns add {ns}"));
         self.hosts.push(ns.clone());
-        ip(&["-n", &ns, "link", "set", "lo", "up"]);
-        ip(&[
-            "-n",
-            &ns,
-            "link",
-            "add",
-            "name",
-            "eth0",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &port,
-            "netns",
-            &self.switch,
-        ]);
+        ipl(&format!("-n {ns} link set lo up"));
+        ipl(&format!(
+            "-n {ns} link add name eth0 type veth peer name {port} netns {sw}"
+        ));
         // No IPv6 link-local addresses: nothing but our IPv4 traffic on the LAN.
-        ip(&["-n", &ns, "link", "set", "eth0", "addrgenmode", "none"]);
-        ip(&[
-            "-n",
-            &self.switch,
-            "link",
-            "set",
-            &port,
-            "addrgenmode",
-            "none",
-        ]);
-        ip(&["-n", &self.switch, "link", "set", &port, "master", "br0"]);
-        ip(&["-n", &self.switch, "link", "set", &port, "up"]);
-        ip(&[
-            "-n",
-            &ns,
-            "addr",
-            "add",
-            &format!("{addr}/16"),
-            "dev",
-            "eth0",
-        ]);
-        ip(&["-n", &ns, "link", "set", "eth0", "up"]);
+        ipl(&format!("-n {ns} link set eth0 addrgenmode none"));
+        ipl(&format!("-n {sw} link set {port} addrgenmode none"));
+        ipl(&format!("-n {sw} link set {port} master br0"));
+        ipl(&format!("-n {sw} link set {port} up"));
+        ipl(&format!("-n {ns} addr add {addr}/16 dev eth0"));
+        ipl(&format!("-n {ns} link set eth0 up"));
         Host {
             ns,
             label: label.to_owned(),
@@ -421,48 +397,37 @@ impl Host {
     /// (the host's own `eth0` loses carrier; the others still have its ARP entry, so they send
     /// into the void and time out, as with a pulled cable).
     pub fn link_down(&self) {
-        ip(&["-n", &self.switch, "link", "set", &self.port, "down"]);
+        ipl(&format!("-n {} link set {} down", self.switch, self.port));
     }
 
     /// Plug the cable back in.
     pub fn link_up(&self) {
-        ip(&["-n", &self.switch, "link", "set", &self.port, "up"]);
+        ipl(&format!("-n {} link set {} up", self.switch, self.port));
     }
 
     /// Make the host's link slow both ways: netem delay `delay_ms` where the kernel has netem,
     /// otherwise a tbf rate limit of `fallback_kbit` (see [`Slowdown`]).
     pub fn slow_link(&self, delay_ms: u32, fallback_kbit: u32) -> Slowdown {
         let ends = [(&self.switch, self.port.as_str()), (&self.ns, "eth0")];
-        let delay = format!("{delay_ms}ms");
-        let (ok, err) = try_run(
-            "tc",
-            &[
-                "-n", ends[0].0, "qdisc", "add", "dev", ends[0].1, "root", "netem", "delay", &delay,
-            ],
-        );
+        let tc = |ns: &str, dev: &str, qdisc: &str| {
+            let line = format!("-n {ns} qdisc add dev {dev} root {qdisc}");
+            try_run("tc", &line.split_whitespace().collect::<Vec<_>>())
+        };
+        let netem = format!("netem delay {delay_ms}ms");
+        let (ok, err) = tc(ends[0].0, ends[0].1, &netem);
         if ok {
-            run(
-                "tc",
-                &[
-                    "-n", ends[1].0, "qdisc", "add", "dev", ends[1].1, "root", "netem", "delay",
-                    &delay,
-                ],
-            );
+            let (ok, err) = tc(ends[1].0, ends[1].1, &netem);
+            assert!(ok, "tc netem on {}: {err}", self.ns);
             return Slowdown::NetemDelay { ms: delay_ms };
         }
         assert!(
             err.contains("unknown") || err.contains("not supported"),
             "tc netem failed: {err}"
         );
-        let rate = format!("{fallback_kbit}kbit");
+        let tbf = format!("tbf rate {fallback_kbit}kbit burst 16kb latency 2s");
         for (ns, dev) in ends {
-            run(
-                "tc",
-                &[
-                    "-n", ns, "qdisc", "add", "dev", dev, "root", "tbf", "rate", &rate, "burst",
-                    "16kb", "latency", "2s",
-                ],
-            );
+            let (ok, err) = tc(ns, dev, &tbf);
+            assert!(ok, "tc tbf on {ns}: {err}");
         }
         Slowdown::TbfRate {
             kbit: fallback_kbit,

@@ -113,7 +113,7 @@ fn everything_is_torn_down_even_when_the_test_panics() {
         *pid.lock().unwrap() = child.id();
         assert_eq!(h.pids(), vec![child.id() as i32]);
         std::mem::forget(child); // as if the test lost track of it
-        panic!("a failing farm test");
+        panic!("intentional panic: the network must still be torn down");
     });
     assert!(r.is_err());
     let names = names.into_inner().unwrap();
