@@ -23,6 +23,7 @@ fn make_j8_spreads_over_both_helpers_with_identical_objects() {
         // No fallback: a compile that did not run on a helper fails the build.
         &[("DISTCC_HOSTS", &hosts), ("DISTCC_FALLBACK", "0")],
     );
+    eprintln!("farm build: {:?}", built.elapsed);
     built.assert_success("make -j8 through the farm");
     assert_identical(
         &build::reference(WORKLOAD, "gcc"),
