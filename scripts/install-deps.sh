@@ -7,7 +7,7 @@ packages=(
   distcc              # the reference implementation: distcc, distccd, distccmon-text
   gcc g++ make perl python3
   iproute2            # ip netns, tc: the farm tests
-  gcc-aarch64-linux-gnu   # the cross-compiling farm test
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross   # the cross-compiling farm test
   makepkg pacman-package-manager libarchive-tools fakeroot  # the makepkg farm test
   systemd             # systemd-analyze verify of our units
   hyperfine valgrind  # benchmarks
