@@ -1,0 +1,28 @@
+complete -c distccd -s P -l pid-file -d 'save daemon process id to file' -r -F
+complete -c distccd -s N -l nice -d 'lower priority, 20=most nice' -r
+complete -c distccd -l user -d 'if run by root, change to this persona' -r
+complete -c distccd -s j -l jobs -d 'maximum tasks at any time' -r
+complete -c distccd -l job-lifetime -d 'maximum lifetime of a compile request' -r
+complete -c distccd -s p -l port -d 'TCP port to listen on' -r
+complete -c distccd -l listen -d 'IP address to listen on' -r
+complete -c distccd -s a -l allow -d 'client address access control' -r
+complete -c distccd -l stats-port -d 'TCP port to listen on for statistics requests' -r
+complete -c distccd -l log-level -d 'set detail level for log file (critical, error, warning, notice, info, debug)' -r
+complete -c distccd -l log-file -d 'send messages here instead of syslog' -r -F
+complete -c distccd -l lifetime -d 'exit after SECONDS' -r
+complete -c distccd -l sysroot -d 'allow -specs=FILE when DIR/FILE is a regular file (distcc HEAD)' -r -F
+complete -c distccd -l oom-score-adj -d 'write N to /proc/self/oom_score_adj (distcc HEAD, Linux)' -r
+complete -c distccd -l help -d 'explain usage and exit'
+complete -c distccd -l version -d 'show version and exit'
+complete -c distccd -l allow-private -d 'allow the private (non-Internet) address ranges'
+complete -c distccd -l stats -d 'enable statistics reporting via HTTP server'
+complete -c distccd -l zeroconf -d 'register via mDNS/DNS-SD'
+complete -c distccd -l verbose -d 'set log level to "debug"'
+complete -c distccd -l no-detach -d 'don\'t detach from parent (for daemontools, systemd, etc)'
+complete -c distccd -l log-stderr -d 'send messages to stderr'
+complete -c distccd -s W -l wizard -d 'for running under gdb: --daemon --no-detach --no-fork --log-stderr --verbose'
+complete -c distccd -l inetd -d 'serve client connected to stdin'
+complete -c distccd -l daemon -d 'bind and listen on socket'
+complete -c distccd -l no-fork -d 'serve every connection in the listening process (debugging)'
+complete -c distccd -l no-fifo -d 'accepted and ignored (distcc legacy)'
+complete -c distccd -l enable-tcp-insecure -d 'skip the compiler whitelist (CVE-2004-2687): any compiler name runs'
