@@ -463,7 +463,7 @@ mod tests {
             .unwrap();
         let cenv = ChildEnv {
             path: None,
-            safeguard: "1".into(),
+            safeguard: Some("1".into()),
         };
         let mut c = connect_ssh(
             &cenv,

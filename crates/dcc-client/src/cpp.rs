@@ -168,7 +168,7 @@ mod tests {
     fn cenv() -> ChildEnv {
         ChildEnv {
             path: None,
-            safeguard: "1".into(),
+            safeguard: Some("1".into()),
         }
     }
 

@@ -3,9 +3,11 @@
 //! distcc's judgement of a finished command (`dcc_critique_status`).
 //!
 //! Children get `_DISTCC_SAFEGUARD=<level+1>` (the recursion guard) and, in masquerade mode,
-//! the shortened `PATH`. The compiler is found on that `PATH` by us, so that the spawn can use
-//! `posix_spawn` (cheaper than fork and exec for the client) while `argv[0]` stays the name
-//! the user gave.
+//! the shortened `PATH`. The `distcc` binary puts both in its own environment once, as distcc
+//! does, so children simply inherit them and `Command` can spawn with `posix_spawn` without
+//! copying the environment (see `crate::ChildVars`). [`ChildEnv`] can also pass them per
+//! child; then the compiler is looked up on the new `PATH` by us, which keeps the
+//! `posix_spawn` path while `argv[0]` stays the name the user gave.
 
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -19,16 +21,21 @@ use dcc_common::{ExitCode, Level, dcc_log, dcc_log_noname};
 
 use crate::signals::ChildGuard;
 
-/// What every child of the client gets in its environment.
-#[derive(Debug, Clone)]
+/// What every child of the client gets in its environment, beyond ours.
+#[derive(Debug, Clone, Default)]
 pub struct ChildEnv {
     /// The edited `PATH` (masquerade mode), or `None` to inherit ours.
     pub path: Option<OsString>,
-    /// The value of `_DISTCC_SAFEGUARD` for children.
-    pub safeguard: String,
+    /// The value of `_DISTCC_SAFEGUARD` for children, or `None` to inherit ours.
+    pub safeguard: Option<OsString>,
 }
 
 impl ChildEnv {
+    /// Children inherit this process's environment unchanged.
+    pub fn inherit() -> ChildEnv {
+        ChildEnv::default()
+    }
+
     /// A command for `args` (`args[0]` is the program, looked up on the child's `PATH`).
     pub fn command(&self, args: &[impl AsRef<OsStr>]) -> Command {
         let prog = args.first().map_or(OsStr::new(""), AsRef::as_ref);
@@ -43,8 +50,10 @@ impl ChildEnv {
             }
             _ => Command::new(prog),
         };
-        cmd.args(args.iter().skip(1))
-            .env("_DISTCC_SAFEGUARD", &self.safeguard);
+        cmd.args(args.iter().skip(1));
+        if let Some(level) = &self.safeguard {
+            cmd.env("_DISTCC_SAFEGUARD", level);
+        }
         cmd
     }
 }
@@ -196,7 +205,7 @@ mod tests {
     fn cenv() -> ChildEnv {
         ChildEnv {
             path: None,
-            safeguard: "1".into(),
+            safeguard: Some("1".into()),
         }
     }
 
@@ -218,7 +227,7 @@ mod tests {
         let out = dir.path().join("out");
         let c = ChildEnv {
             path: Some(OsString::from("/nonexistent:/usr/bin:/bin")),
-            safeguard: "3".into(),
+            safeguard: Some("3".into()),
         };
         let st = spawn(
             &c,

@@ -45,10 +45,21 @@ use crate::config::Config;
 use crate::exec::ChildEnv;
 use crate::invoke::Invocation;
 
+/// How the variables distcc gives its children (`_DISTCC_SAFEGUARD`, the masquerade `PATH`)
+/// reach them.
+pub enum ChildVars<'a> {
+    /// Set in this process's own environment through the callback, once, before any child is
+    /// started (what distcc does with `putenv`). Children then inherit them, and spawning needs
+    /// no environment copy: the binary does this, while it is still single-threaded.
+    Process(&'a mut dyn FnMut(&str, &OsStr)),
+    /// Passed to each child explicitly; the process environment is left alone (for callers
+    /// that must not change it).
+    PerChild,
+}
+
 /// Run the client on `argv` (`argv[0]` included) with the environment `env`, and return the
-/// exit code. Children inherit the process environment plus what distcc adds (the edited
-/// `PATH`, `_DISTCC_SAFEGUARD`); nothing here changes the process environment.
-pub fn run(argv: Vec<OsString>, env: &dyn Env) -> i32 {
+/// exit code.
+pub fn run(argv: Vec<OsString>, env: &dyn Env, vars: ChildVars<'_>) -> i32 {
     let cfg = Config::from_env(env);
     init_log(&cfg);
     let argv = expand_response_files(argv);
@@ -95,7 +106,7 @@ pub fn run(argv: Vec<OsString>, env: &dyn Env) -> i32 {
             ExitCode::DistccFailed.code()
         }
         Invocation::Compile { args, masquerade } => {
-            compile_entry(cfg, env, &argv, args, masquerade)
+            compile_entry(cfg, env, &argv, args, masquerade, vars)
         }
     }
 }
@@ -106,6 +117,7 @@ fn compile_entry(
     argv: &[OsString],
     args: Vec<OsString>,
     masquerade: bool,
+    vars: ChildVars<'_>,
 ) -> i32 {
     let mut child_path = None;
     if masquerade && let Some(path) = cfg.path.clone() {
@@ -138,9 +150,19 @@ fn compile_entry(
         );
         return ExitCode::Recursion.code();
     }
-    let cenv = ChildEnv {
-        path: child_path,
-        safeguard: invoke::child_safeguard(cfg.safeguard),
+    let safeguard = OsString::from(invoke::child_safeguard(cfg.safeguard));
+    let cenv = match vars {
+        ChildVars::Process(set) => {
+            set("_DISTCC_SAFEGUARD", &safeguard);
+            if let Some(p) = &child_path {
+                set("PATH", p);
+            }
+            ChildEnv::inherit()
+        }
+        ChildVars::PerChild => ChildEnv {
+            path: child_path,
+            safeguard: Some(safeguard),
+        },
     };
     let dir = DistccDir::from_env(env, cfg.home.as_deref().map(std::path::Path::new)).ok();
     let client = Client {

@@ -122,6 +122,16 @@ impl<'a> JobState<'a> {
     }
 }
 
+impl Drop for JobState<'_> {
+    fn drop(&mut self) {
+        // StateFile removes the file itself; the signal registration only has to go.
+        if let Some((file, guard)) = self.file.take() {
+            guard.keep();
+            drop(file);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
