@@ -327,6 +327,7 @@ impl<'c, 'e> Job<'c, 'e> {
                 }
                 Err(e) => {
                     drop(lock);
+                    self.save_temps(None);
                     dcc_log!(Level::Error, e.distcc_function(), "{e}");
                     if e.is_no_answer() {
                         dcc_log!(Level::Error, "dcc_r_result_header", "{NO_ANSWER_HINT}");
@@ -425,6 +426,7 @@ impl<'c, 'e> Job<'c, 'e> {
         r: Reply,
     ) -> i32 {
         drop(lock);
+        self.save_temps(Some(&r));
         let raw = i32::try_from(r.status).unwrap_or(i32::MAX);
         let signal = raw & 0x7f;
         let code = (raw >> 8) & 0xff;
@@ -504,6 +506,32 @@ impl<'c, 'e> Job<'c, 'e> {
         }
         self.remote_ret = Some(ret);
         self.fallback(list, Failure::from_reply(host, ret, r, true))
+    }
+
+    /// `DISTCC_SAVE_TEMPS=1`: keep what distcc would have left in `TMPDIR` (the preprocessed
+    /// source and the server's stderr) under distcc's names, for debugging. We hold both in
+    /// memory, so normally there is nothing to keep, nor to clean up.
+    fn save_temps(&self, reply: Option<&Reply>) {
+        if !self.c.cfg.save_temps {
+            return;
+        }
+        let ext = dcc_args::filename::preproc_ext(&self.compile.input).unwrap_or(".i");
+        let mut files: Vec<(&str, &str, &[u8])> = Vec::new();
+        if let Some(s) = self.source.as_ref().filter(|s| s.is_finished()) {
+            files.push(("distcc", ext, s.output()));
+        }
+        if let Some(r) = reply {
+            files.push(("distcc_server_stderr", ".txt", &r.stderr));
+        }
+        for (prefix, suffix, bytes) in files {
+            match dcc_state::make_tmpnam(&self.c.cfg.tmpdir, prefix, suffix) {
+                Ok((path, mut f)) => {
+                    let _ = f.write_all(bytes);
+                    dcc_log!(Level::Info, "dcc_save_temps", "kept {}", path.display());
+                }
+                Err(e) => dcc_log!(Level::Warning, "dcc_make_tmpnam", "{e}"),
+            }
+        }
     }
 
     /// Give up on distributing: stop with `f.code` under `DISTCC_FALLBACK=0`, else compile

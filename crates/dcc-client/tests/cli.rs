@@ -387,3 +387,131 @@ fn sigterm_removes_our_files_and_reraises() {
     );
     assert!(!w.path("src/x.o").exists());
 }
+
+#[test]
+fn compiler_rewriting_can_be_turned_off() {
+    let w = World::new();
+    let d = Daemon::ours(&w);
+    w.write("src/x.c", "int x;\n");
+    let mut c = client::ours(&w, &d.host());
+    c.args(["gcc", "-c", "x.c", "-o", "x.o"])
+        .env("DISTCC_FALLBACK", "0");
+    assert_eq!(run(c).0, 0);
+    let mut c = client::ours(&w, &d.host());
+    c.args(["gcc", "-c", "x.c", "-o", "y.o"])
+        .env("DISTCC_FALLBACK", "0")
+        .env("DISTCC_NO_REWRITE_CROSS", "1");
+    assert_eq!(run(c).0, 0);
+    let log = d.wait_log(" COMPILE_OK ", 2);
+    let jobs: Vec<&str> = log.lines().filter(|l| l.contains(" COMPILE_OK ")).collect();
+    assert_eq!(jobs.len(), 2, "{log}");
+    assert!(
+        jobs[0].ends_with("ms x86_64-linux-gnu-gcc x.c"),
+        "{}",
+        jobs[0]
+    );
+    assert!(jobs[1].ends_with("ms gcc x.c"), "{}", jobs[1]);
+}
+
+#[test]
+fn localhost_in_the_host_list_compiles_here_under_its_slot() {
+    let w = World::new();
+    w.write("src/x.c", "int x;\n");
+    let mut c = client::ours(&w, "localhost/1");
+    c.args(["gcc", "-c", "x.c", "-o", "x.o"])
+        .env("DISTCC_FALLBACK", "0");
+    let (code, _, err) = run(c);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err, "");
+    assert!(w.path("src/x.o").exists());
+    assert!(w.path("distcc_dir/lock/cpu_localhost_0").exists());
+}
+
+#[test]
+fn zstd_hosts_speak_our_protocol_and_distccd_3_4_refuses_it() {
+    let w = World::new();
+    let ours = Daemon::ours(&w);
+    let debian = Daemon::debian(&w);
+    w.write("src/x.c", "int x(void) { return 8; }\n");
+    let mut c = client::ours(&w, &format!("{},zstd", ours.host()));
+    c.args(["gcc", "-c", "x.c", "-o", "x.o"])
+        .env("DISTCC_FALLBACK", "0");
+    let (code, _, err) = run(c);
+    assert_eq!(code, 0, "{err}");
+    ours.wait_log(" COMPILE_OK ", 1);
+    // distccd 3.4 closes on the unknown version: a failed host like any other.
+    let mut c = client::ours(&w, &format!("{},zstd", debian.host()));
+    c.args(["gcc", "-c", "x.c", "-o", "y.o"]);
+    let (code, _, err) = run(c);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("running locally instead"), "{err}");
+    assert!(w.path("src/y.o").exists());
+}
+
+#[test]
+fn incbin_sources_compile_locally() {
+    let w = World::new();
+    let d = Daemon::ours(&w);
+    w.write("src/data.bin", "payload");
+    w.write(
+        "src/x.c",
+        "__asm__(\".section .rodata\\n.incbin \\\"data.bin\\\"\\n.previous\");\nint x;\n",
+    );
+    let mut c = client::ours(&w, &d.host());
+    // The remote assembler cannot find data.bin; the retry here can, even with
+    // DISTCC_SKIP_LOCAL_RETRY (as distcc HEAD: the source is not the problem).
+    c.args(["gcc", "-c", "x.c", "-o", "x.o"])
+        .env("DISTCC_SKIP_LOCAL_RETRY", "1");
+    let (code, _, err) = run(c);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("can't distribute due to unsupported directives"),
+        "{err}"
+    );
+    assert!(
+        !w.path(&format!(
+            "distcc_dir/lock/backoff_tcp_127.0.0.1_{}_0",
+            d.port
+        ))
+        .exists()
+    );
+}
+
+#[test]
+fn uncached_err_fd_and_save_temps() {
+    let w = World::new();
+    let d = Daemon::ours(&w);
+    w.write("src/x.c", "int x;\n");
+    let dead = dcc_testkit::daemon::free_port();
+    // ccache's UNCACHED_ERR_FD: our messages go there, not to stderr.
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg(format!(
+            "exec 3>{}; exec {} gcc -c x.c -o x.o",
+            w.path("logs/fd3").display(),
+            bins::ours("distcc").display()
+        ))
+        .env_clear()
+        .env("PATH", client::client_path(&w))
+        .env("DISTCC_DIR", w.path("distcc_dir"))
+        .env("DISTCC_HOSTS", format!("127.0.0.1:{dead}"))
+        .env("UNCACHED_ERR_FD", "3")
+        .current_dir(w.path("src"));
+    let (code, _, err) = run(c);
+    assert_eq!(code, 0);
+    assert_eq!(err, "");
+    let fd3 = std::fs::read_to_string(w.path("logs/fd3")).unwrap();
+    assert!(fd3.contains("running locally instead"), "{fd3}");
+    // DISTCC_SAVE_TEMPS=1 keeps the preprocessed source and the server's stderr.
+    let mut c = client::ours(&w, &d.host());
+    c.args(["gcc", "-c", "x.c", "-o", "x.o"])
+        .env("DISTCC_SAVE_TEMPS", "1");
+    assert_eq!(run(c).0, 0);
+    let kept = client_tmp_leftovers(&w);
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(
+        kept.iter()
+            .any(|f| f.starts_with("distcc_") && f.ends_with(".i"))
+    );
+    assert!(kept.iter().any(|f| f.starts_with("distcc_server_stderr_")));
+}
