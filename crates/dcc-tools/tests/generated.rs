@@ -88,3 +88,35 @@ fn pages_cover_every_daemon_option() {
         assert!(client.contains(needle), "{needle}");
     }
 }
+
+/// The committed pages render without groff warnings and the bash completions parse.
+#[test]
+fn pages_and_completions_are_well_formed() {
+    for entry in std::fs::read_dir(packaging().join("man"))
+        .unwrap()
+        .flatten()
+    {
+        let out = Command::new("groff")
+            .args(["-man", "-ww", "-z"])
+            .arg(entry.path())
+            .output()
+            .expect("groff (apt-get install -y groff-base)");
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "{}: {}",
+            entry.path().display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for entry in std::fs::read_dir(packaging().join("completions/bash"))
+        .unwrap()
+        .flatten()
+    {
+        let st = Command::new("bash")
+            .arg("-n")
+            .arg(entry.path())
+            .status()
+            .unwrap();
+        assert!(st.success(), "{}", entry.path().display());
+    }
+}
