@@ -399,3 +399,31 @@ fn the_same_names_as_debians_script() {
     ours.retain(|n| !(n == "c89" || n == "c99"));
     assert_eq!(ours, theirs);
 }
+
+/// Root is not needed: an unprivileged user fills a directory it can write.
+#[test]
+fn an_unprivileged_user_can_fill_its_own_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let dir = tmp.path().join("distcc");
+    let mut cmd = if dcc_testkit::bins::is_root() {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN]);
+        c
+    } else {
+        Command::new(BIN)
+    };
+    let out = cmd
+        .arg("--dir")
+        .arg(&dir)
+        .args(["--dirs-file", "/nonexistent"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(names(&dir).contains("gcc"));
+    assert!(names(&dir.join("bin")).contains("gcc"));
+}
