@@ -262,6 +262,17 @@ impl<'c, 'e> Job<'c, 'e> {
                     .note(Phase::Compile, Some("localhost"), Some(lock.slot()));
                 return compile_local(&self.c.cenv, self.original, &self.compile.input);
             }
+            let io_timeout = match &cfg.io_timeout {
+                Ok(t) => *t,
+                Err(text) => {
+                    dcc_log!(
+                        Level::Error,
+                        "dcc_get_io_timeout",
+                        "Bad DISTCC_IO_TIMEOUT value: {text}"
+                    );
+                    return ExitCode::BadArguments.code();
+                }
+            };
             if self.source.is_none() {
                 if !self.compile.preprocessed && self.cpp_lock.is_none() {
                     self.cpp_lock = lock_local(dir, list.localslots_cpp, &mut self.state);
@@ -274,20 +285,8 @@ impl<'c, 'e> Job<'c, 'e> {
                     }
                 }
             }
-            let io_timeout = match &cfg.io_timeout {
-                Ok(t) => *t,
-                Err(text) => {
-                    dcc_log!(
-                        Level::Error,
-                        "dcc_get_io_timeout",
-                        "Bad DISTCC_IO_TIMEOUT value: {text}"
-                    );
-                    return ExitCode::BadArguments.code();
-                }
-            };
             let req = Request {
                 server_argv: &server_argv,
-                input: &self.compile.input,
                 io_timeout,
                 cenv: &self.c.cenv,
                 ssh: &ssh,
@@ -324,6 +323,12 @@ impl<'c, 'e> Job<'c, 'e> {
                 }
                 Ok(Outcome::Reply(r)) => {
                     return self.handle_reply(list, host, lock, r);
+                }
+                Err(e @ remote::RemoteError::Cpp(_)) => {
+                    // Our side broke, not the host's.
+                    drop(lock);
+                    dcc_log!(Level::Error, e.distcc_function(), "{e}");
+                    return self.fallback(list, Failure::none(e.exit_code().code()));
                 }
                 Err(e) => {
                     drop(lock);

@@ -120,7 +120,6 @@ pub fn protocol_for(host: &HostSpec) -> Protocol {
 #[derive(Debug)]
 pub struct Request<'a> {
     pub server_argv: &'a [String],
-    pub input: &'a str,
     pub io_timeout: Duration,
     pub cenv: &'a ChildEnv,
     pub ssh: &'a [String],
