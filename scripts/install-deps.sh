@@ -10,6 +10,7 @@ packages=(
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross   # the cross-compiling farm test
   makepkg pacman-package-manager libarchive-tools fakeroot  # the makepkg farm test
   systemd             # systemd-analyze verify of our units
+  groff-base          # man page lint
   hyperfine valgrind  # benchmarks
   python3-matplotlib  # benchmark charts
 )
