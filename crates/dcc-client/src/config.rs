@@ -174,6 +174,14 @@ mod tests {
         assert_eq!(atoi("99999999999999999999999"), i64::MAX);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn atoi_reads_any_decimal_and_never_panics(n: i64, pad in "[ \t]{0,3}", junk in "[a-z.]{0,3}", any in ".*") {
+            proptest::prop_assert_eq!(atoi(&format!("{pad}{n}{junk}")), n);
+            let _ = atoi(&any);
+        }
+    }
+
     #[test]
     fn defaults() {
         let c = Config::from_env(&MapEnv::new());

@@ -135,7 +135,9 @@ pub fn masquerade_path(
             return None;
         }
         if matched {
-            return Some(OsString::from_vec(p[end + 1..].to_vec()));
+            // distcc sets PATH only when something follows the match ("a:" stays as it is).
+            let rest = &p[end + 1..];
+            return (!rest.is_empty()).then(|| OsString::from_vec(rest.to_vec()));
         }
         start = end + 1;
     }
@@ -266,6 +268,25 @@ mod tests {
         assert_eq!(new("/usr/local/bin:/bin", "gcc"), None);
         assert_eq!(new("/usr/bin:/masq", "cc"), None);
         assert_eq!(new("/bin:/masq", "gcc"), None);
+        // Regression (found by proptest): nothing after the match is no change either.
+        assert_eq!(new("/masq:", "gcc"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn masquerade_path_is_a_suffix_of_path(
+            elems in proptest::collection::vec("[a-z/.]{0,6}", 0..6),
+            argv0 in "[a-z/.]{0,8}",
+        ) {
+            let path = elems.join(":");
+            let new = masquerade_path(OsStr::new(&path), OsStr::new(&argv0), b"/cwd", |p| p.len() % 3 == 0);
+            if let Some(new) = new {
+                let new = new.to_string_lossy().into_owned();
+                proptest::prop_assert!(!new.is_empty());
+                let suffix = format!(":{}", new);
+                proptest::prop_assert!(path.ends_with(&suffix));
+            }
+        }
     }
 
     #[test]
