@@ -11,6 +11,8 @@
 //!   ([`mark_backoff`], [`is_backed_off`], [`clear_backoff`]).
 //! - `state/binstate_<pid>`: the client's current phase in distcc's native struct layout, which
 //!   Debian's `distccmon-text` and `distccmon-gnome` read ([`StateFile`], [`read_states`]).
+//! - `state/events`: our client's log of failures and fallbacks with their reasons, which
+//!   `distccmon-top` shows ([`append_event`], [`EventTail`]; a distcc-rs addition).
 //! - [`make_tmpnam`]: distcc's temporary-file names (`distcc_1a2b3c4d.i`).
 //!
 //! The client calls most of this once per compile, so every function here costs a handful of
@@ -23,6 +25,7 @@
 
 mod backoff;
 mod dir;
+mod events;
 mod lock;
 mod state;
 mod tmpfile;
@@ -34,6 +37,10 @@ use std::path::{Path, PathBuf};
 
 pub use backoff::{backoff_path, clear_backoff, is_backed_off, is_backed_off_at, mark_backoff};
 pub use dir::DistccDir;
+pub use events::{
+    EVENTS_FILE, EVENTS_MAX_BYTES, EVENTS_OLD_FILE, Event, EventKind, EventTail, append_event,
+    decode_event, encode_event, events_old_path, events_path, read_events,
+};
 pub use lock::{
     LOCALHOST_LOCK_NAME, SlotLock, lock_name_ssh, lock_name_tcp, pick_slot, slot_path,
     try_lock_slot,
