@@ -11,6 +11,8 @@ packages=(
   makepkg pacman-package-manager libarchive-tools fakeroot  # the makepkg farm test
   systemd             # systemd-analyze verify of our units
   groff-base          # man page lint
+  chromium            # the helper web page test (headless)
+  tmux                # the live monitor test
   hyperfine valgrind  # benchmarks
   python3-matplotlib  # benchmark charts
 )

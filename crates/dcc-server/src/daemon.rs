@@ -615,10 +615,18 @@ async fn accept_loop<R: Runner>(srv: Arc<Server<R>>, listener: TcpListener, no_f
                 "connection from client '{ip}:{}' denied by access list",
                 peer.port()
             );
+            srv.metrics.refused(crate::metrics::RefusalReason::Access);
+            srv.live.failed(
+                &format!("{ip}:{}", peer.port()),
+                "",
+                "DENIED",
+                "not in the --allow list",
+            );
             drop(sock);
             continue;
         }
         srv.stats.accepted();
+        srv.metrics.connections.inc();
         let _ = sock.set_nodelay(true);
         let srv2 = srv.clone();
         let task = async move {

@@ -25,7 +25,10 @@ use dcc_proto::{
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::access::canonical;
+use crate::counting::{CountingReader, CountingWriter};
 use crate::exec::{Runner, Running, Spawn};
+use crate::live::{LiveJob, Phase};
+use crate::metrics::RefusalReason;
 use crate::pump;
 use crate::server::Server;
 use crate::stats::JobResult;
@@ -69,6 +72,9 @@ async fn next_event<I: AsyncRead + Unpin>(
 #[derive(Debug)]
 struct Summary {
     client: String,
+    /// Why the job did not produce an object (for the status page and metrics).
+    reason: Option<String>,
+    refusal: Option<RefusalReason>,
     result: JobResult,
     status: u32,
     ret: i32,
@@ -90,7 +96,7 @@ fn serr_line(level: Level, func: &str, msg: &str) -> Vec<u8> {
 }
 
 /// Serve one connection whose peer already passed the access list.
-pub async fn serve<R, I, O>(srv: &Server<R>, mut input: I, mut output: O, peer: Option<SocketAddr>)
+pub async fn serve<R, I, O>(srv: &Server<R>, input: I, output: O, peer: Option<SocketAddr>)
 where
     R: Runner,
     I: AsyncRead + Unpin + Send,
@@ -101,17 +107,32 @@ where
         client: peer
             .map(|p| format!("{}:{}", canonical(p.ip()), p.port()))
             .unwrap_or_else(|| "NOTSOCKET".into()),
+        reason: None,
+        refusal: None,
         result: JobResult::Other,
         status: 0,
         ret: 0,
         compiler: String::new(),
         input: String::new(),
     };
-    run(srv, &mut input, &mut output, &mut sum).await;
+    let live = srv.live.start(&sum.client);
+    let mut input = CountingReader::new(input, srv.metrics.received.clone());
+    let mut output = CountingWriter::new(output, srv.metrics.sent.clone());
+    run(srv, &mut input, &mut output, &mut sum, &live).await;
     let _ = output.shutdown().await;
+    drop(live);
     let ms = start.elapsed().as_millis();
     srv.stats
         .finished(sum.result, &sum.compiler, &sum.input, start.elapsed());
+    srv.metrics.job(sum.result, start.elapsed().as_secs_f64());
+    if let Some(r) = sum.refusal {
+        srv.metrics.refused(r);
+    }
+    if sum.result != JobResult::CompileOk {
+        let reason = sum.reason.as_deref().unwrap_or("unknown");
+        srv.live
+            .failed(&sum.client, &sum.input, sum.result.text(), reason);
+    }
     let st = sum.status;
     let mut line = format!(
         "client: {} {} exit:{} sig:{} core:{} ret:{} time:{}ms ",
@@ -129,8 +150,13 @@ where
     dcc_log!(Level::Notice, "dcc_job_summary", "{line}");
 }
 
-async fn run<R, I, O>(srv: &Server<R>, input: &mut I, output: &mut O, sum: &mut Summary)
-where
+async fn run<R, I, O>(
+    srv: &Server<R>,
+    input: &mut I,
+    output: &mut O,
+    sum: &mut Summary,
+    live: &LiveJob<'_>,
+) where
     R: Runner,
     I: AsyncRead + Unpin + Send,
     O: AsyncWrite + Unpin + Send,
@@ -146,6 +172,10 @@ where
         }
         Err(e) => {
             log_read_error(&e, true);
+            sum.reason = Some(e.to_string());
+            if matches!(e, ReadError::Proto(ref p) if !matches!(p, ProtoError::Truncated { .. })) {
+                sum.refusal = Some(RefusalReason::Protocol);
+            }
             sum.result = match e {
                 ReadError::Proto(ProtoError::Truncated { .. }) | ReadError::Io(_) => {
                     JobResult::CliDisconn
@@ -158,12 +188,15 @@ where
     };
     let protocol = header.protocol;
     sum.compiler = header.argv.first().cloned().unwrap_or_default();
+    live.describe(&sum.compiler, "");
 
     // Vet before anything touches the disk.
     let prepared = match vetting::prepare(srv, &header) {
         Ok(p) => p,
         Err(refusal) => {
             sum.input = refusal.input.clone().unwrap_or_default();
+            sum.reason = Some(refusal.message.clone());
+            sum.refusal = Some(refusal.kind);
             refuse(srv, input, output, &mut buf, &mut dec, protocol, &refusal).await;
             sum.ret = refusal.exit.code();
             sum.status = wait_status_exit(refusal.exit.code() as u8);
@@ -172,16 +205,17 @@ where
         }
     };
     sum.input = prepared.input_name.clone();
+    live.describe(&sum.compiler, &sum.input);
 
     let dir = match JobDir::create(&srv.env.tmpdir, srv.env.save_temps, srv.registry.clone()) {
         Ok(d) => d,
         Err(e) => {
-            dcc_log!(
-                Level::Error,
-                "dcc_make_tmpnam",
+            let msg = format!(
                 "failed to create job directory in {}: {e}",
                 srv.env.tmpdir.display()
             );
+            dcc_log!(Level::Error, "dcc_make_tmpnam", "{msg}");
+            sum.reason = Some(msg);
             return;
         }
     };
@@ -191,6 +225,7 @@ where
         Ok(l) => l,
         Err(Received::Read(e)) => {
             log_read_error(&e, false);
+            sum.reason = Some(e.to_string());
             sum.result = match e {
                 ReadError::Proto(ProtoError::Truncated { .. }) | ReadError::Io(_) => {
                     JobResult::CliDisconn
@@ -200,6 +235,9 @@ where
             return;
         }
         Err(Received::Refused(refusal)) => {
+            dcc_log!(refusal.level, refusal.func, "{}", refusal.message);
+            sum.reason = Some(refusal.message.clone());
+            sum.refusal = Some(refusal.kind);
             send_refusal(output, protocol, &refusal).await;
             sum.ret = refusal.exit.code();
             sum.status = wait_status_exit(refusal.exit.code() as u8);
@@ -207,6 +245,7 @@ where
         }
         Err(Received::Local(msg)) => {
             dcc_log!(Level::Error, "dcc_run_job", "{msg}");
+            sum.reason = Some(msg);
             return;
         }
     };
@@ -219,11 +258,18 @@ where
     );
 
     // A --jobs slot. Requests are read before this point, so a slow client never holds one.
-    let Ok(_permit) = srv.jobs.acquire().await else {
+    live.phase(Phase::Queued);
+    srv.metrics.queued.inc();
+    let permit = srv.jobs.acquire().await;
+    srv.metrics.queued.dec();
+    let Ok(_permit) = permit else {
         return;
     };
+    live.phase(Phase::Compiling);
     srv.stats.job_started();
+    srv.metrics.running.inc();
     let outcome = compile(srv, input, &prepared, &layout).await;
+    srv.metrics.running.dec();
     srv.stats.job_stopped();
 
     let (status, mut stderr) = match outcome {
@@ -232,6 +278,7 @@ where
             sum.result = JobResult::CliDisconn;
             sum.status = st;
             sum.ret = 107;
+            sum.reason = Some("client disconnected during the compile; killed it".into());
             dcc_log!(
                 Level::Warning,
                 "dcc_collect_child",
@@ -247,6 +294,7 @@ where
             );
             dcc_log!(Level::Warning, "dcc_collect_child", "{msg}");
             sum.result = JobResult::CompileTimeout;
+            sum.reason = Some(msg.clone());
             sum.ret = 118;
             let st = wait_status_exit(118);
             sum.status = st;
@@ -255,6 +303,7 @@ where
         Outcome::SpawnFailed(e) => {
             let msg = format!("failed to exec {}: {e}", sum.compiler);
             dcc_log!(Level::Error, "dcc_execvp", "{msg}");
+            sum.reason = Some(msg.clone());
             sum.ret = 110;
             let st = wait_status_exit(110);
             (st, serr_line(Level::Error, "dcc_execvp", &msg))
@@ -269,6 +318,7 @@ where
         };
     }
     log_status(&sum.compiler, &prepared.input_name, status);
+    live.phase(Phase::Sending);
 
     let reply = match build_reply(srv, &prepared, &layout, status, &mut stderr) {
         Ok(r) => r,
@@ -279,9 +329,24 @@ where
                 "failed to collect results: {e}"
             );
             sum.result = JobResult::Other;
+            sum.reason = Some(format!("failed to collect results: {e}"));
             return;
         }
     };
+    if sum.result == JobResult::CompileError && sum.reason.is_none() {
+        // The first line of the compiler's complaint says most about why.
+        let text = String::from_utf8_lossy(&reply.stderr);
+        let first = text
+            .lines()
+            .find(|l| l.contains("error"))
+            .or_else(|| text.lines().next())
+            .map(str::to_owned);
+        let code = (status >> 8) & 0xff;
+        sum.reason = Some(match first {
+            Some(l) => format!("exit {code}: {l}"),
+            None => format!("exit {code}"),
+        });
+    }
     let mut bytes = Vec::with_capacity(reply.object.len() + reply.stderr.len() + 128);
     if let Err(e) = reply.encode(protocol, &mut bytes) {
         dcc_log!(Level::Error, "dcc_run_job", "failed to encode reply: {e}");
@@ -290,6 +355,7 @@ where
     }
     if let Err(e) = write_all(output, &bytes, timeout).await {
         dcc_log!(Level::Error, "dcc_writex", "failed to write: {e}");
+        sum.reason = Some(format!("failed to write the reply: {e}"));
         sum.result = JobResult::CliDisconn;
         return;
     }

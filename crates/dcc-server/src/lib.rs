@@ -10,7 +10,8 @@
 //!   trait) under the `--jobs` semaphore, reply, log distcc's summary line.
 //! - [`compiler`] and [`vetting`]: what may run (the CVE-2004-2687 whitelist, DISTCC_CMDLIST)
 //!   and with which arguments (dcc_args::server's allow-list).
-//! - [`stats`], [`stats_http`]: counters and distcc's stats page.
+//! - [`stats`], [`stats_http`]: counters and distcc's stats page; on the same port our
+//!   `/metrics` ([`metrics`], Prometheus), `/status.json` and a live web page ([`live`]).
 //!
 //! The codec is dcc-proto's; this crate only drives it over sockets.
 
@@ -18,9 +19,12 @@
 
 pub mod access;
 pub mod compiler;
+pub mod counting;
 pub mod daemon;
 pub mod exec;
 pub mod job;
+pub mod live;
+pub mod metrics;
 pub mod options;
 pub mod pump;
 pub mod server;

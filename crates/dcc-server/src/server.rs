@@ -9,6 +9,8 @@ use tokio::sync::{Semaphore, watch};
 use crate::access::AllowList;
 use crate::compiler::CompilerPolicy;
 use crate::exec::Runner;
+use crate::live::Live;
+use crate::metrics::Metrics;
 use crate::options::{Config, ServerEnv};
 use crate::stats::Stats;
 use crate::workdir::Registry;
@@ -24,6 +26,10 @@ pub struct Server<R: Runner> {
     /// `--jobs`: compiles running at once.
     pub jobs: Semaphore,
     pub stats: Stats,
+    /// Prometheus metrics (`/metrics` on the stats port).
+    pub metrics: Metrics,
+    /// Jobs in flight and recent failures (JSON status, web page).
+    pub live: Live,
     pub registry: Arc<Registry>,
     pub runner: R,
     /// Becomes true when the daemon shuts down: running compiles are killed.
@@ -50,6 +56,8 @@ impl<R: Runner> Server<R> {
             limits: Limits::default(),
             jobs: Semaphore::new(jobs),
             stats: Stats::new(jobs),
+            metrics: Metrics::new(jobs),
+            live: Live::default(),
             registry: Registry::new(),
             runner,
             shutdown: rx,

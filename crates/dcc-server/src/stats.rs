@@ -259,7 +259,8 @@ impl Stats {
     }
 }
 
-fn loadavg() -> [f64; 3] {
+/// The 1, 5 and 15 minute load averages.
+pub fn loadavg() -> [f64; 3] {
     let mut l = [0f64; 3];
     // SAFETY: getloadavg writes at most 3 doubles into the array.
     let n = unsafe { libc::getloadavg(l.as_mut_ptr(), 3) };

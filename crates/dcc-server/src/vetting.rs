@@ -21,6 +21,7 @@ use dcc_common::{ExitCode, Level};
 use dcc_proto::RequestHeader;
 
 use crate::exec::Runner;
+use crate::metrics::RefusalReason;
 use crate::pump::PumpError;
 use crate::server::Server;
 
@@ -28,6 +29,8 @@ use crate::server::Server;
 #[derive(Debug, Clone)]
 pub struct Refusal {
     pub exit: ExitCode,
+    /// The metrics label.
+    pub kind: RefusalReason,
     pub level: Level,
     /// The distcc function name the log line carries.
     pub func: &'static str,
@@ -71,12 +74,13 @@ pub fn prepare<R: Runner>(srv: &Server<R>, header: &RequestHeader) -> Result<Pre
         allow_compiler_path: srv.cfg.insecure || srv.compilers.cmdlist.is_some(),
     };
     let vetted = args::vet(argv, &mode, &policy).map_err(|r| {
-        let exit = match r {
-            args::Refusal::Compiler { .. } => ExitCode::CompilerMissing,
-            _ => ExitCode::AccessDenied,
+        let (exit, kind) = match r {
+            args::Refusal::Compiler { .. } => (ExitCode::CompilerMissing, RefusalReason::Compiler),
+            _ => (ExitCode::AccessDenied, RefusalReason::Option),
         };
         Refusal {
             exit,
+            kind,
             level: Level::Warning,
             func: "dcc_check_args",
             message: r.to_string(),
@@ -91,6 +95,7 @@ pub fn prepare<R: Runner>(srv: &Server<R>, header: &RequestHeader) -> Result<Pre
         };
         Refusal {
             exit: ExitCode::CompilerMissing,
+            kind: RefusalReason::Compiler,
             level,
             func,
             message: e.to_string(),
@@ -149,6 +154,7 @@ pub fn pump_refusal(e: &PumpError) -> Refusal {
             PumpError::Io { .. } => ExitCode::IoError,
             _ => ExitCode::AccessDenied,
         },
+        kind: RefusalReason::PumpPath,
         level: Level::Warning,
         func: "dcc_r_many_files",
         message: format!("distccd refuses the file list: {e}"),

@@ -1,0 +1,195 @@
+//! What the daemon is doing now, for the JSON status and the web page: the jobs in flight
+//! (client, compiler, file, phase, age) and the most recent failures with their reasons.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+/// Where a job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Reading the request.
+    Receiving,
+    /// Waiting for a `--jobs` slot.
+    Queued,
+    Compiling,
+    /// Writing the reply.
+    Sending,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    client: String,
+    compiler: String,
+    input: String,
+    phase: Phase,
+    started: Instant,
+}
+
+/// A job in flight, as the status shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobView {
+    pub client: String,
+    pub compiler: String,
+    pub input: String,
+    pub phase: Phase,
+    pub age_ms: u64,
+}
+
+/// A job that did not end with a good object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// Seconds since the epoch.
+    pub time: u64,
+    pub client: String,
+    pub input: String,
+    /// distcc's summary word (COMPILE_ERROR, OTHER, CLI_DISCONN ...).
+    pub result: String,
+    pub reason: String,
+}
+
+/// How many failures are remembered.
+pub const RECENT: usize = 50;
+
+/// The registry.
+#[derive(Debug, Default)]
+pub struct Live {
+    next: AtomicU64,
+    jobs: Mutex<BTreeMap<u64, Entry>>,
+    recent: Mutex<VecDeque<Failure>>,
+}
+
+/// A registered job; removed from the registry when dropped.
+#[derive(Debug)]
+pub struct LiveJob<'a> {
+    live: &'a Live,
+    id: u64,
+}
+
+impl Live {
+    /// Register a connection from `client`.
+    pub fn start(&self, client: &str) -> LiveJob<'_> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner()).insert(
+            id,
+            Entry {
+                client: client.to_owned(),
+                compiler: String::new(),
+                input: String::new(),
+                phase: Phase::Receiving,
+                started: Instant::now(),
+            },
+        );
+        LiveJob { live: self, id }
+    }
+
+    /// Remember a failure (newest first; at most [`RECENT`]).
+    pub fn failed(&self, client: &str, input: &str, result: &str, reason: &str) {
+        let time = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let mut r = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if r.len() == RECENT {
+            r.pop_back();
+        }
+        r.push_front(Failure {
+            time,
+            client: client.to_owned(),
+            input: input.to_owned(),
+            result: result.to_owned(),
+            reason: reason.to_owned(),
+        });
+    }
+
+    /// The jobs in flight, oldest first.
+    pub fn jobs(&self) -> Vec<JobView> {
+        let now = Instant::now();
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|e| JobView {
+                client: e.client.clone(),
+                compiler: e.compiler.clone(),
+                input: e.input.clone(),
+                phase: e.phase,
+                age_ms: now.duration_since(e.started).as_millis() as u64,
+            })
+            .collect()
+    }
+
+    /// The recent failures, newest first.
+    pub fn recent(&self) -> Vec<Failure> {
+        self.recent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    fn update(&self, id: u64, f: impl FnOnce(&mut Entry)) {
+        if let Some(e) = self
+            .jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(&id)
+        {
+            f(e);
+        }
+    }
+}
+
+impl LiveJob<'_> {
+    pub fn phase(&self, phase: Phase) {
+        self.live.update(self.id, |e| e.phase = phase);
+    }
+
+    pub fn describe(&self, compiler: &str, input: &str) {
+        self.live.update(self.id, |e| {
+            e.compiler = compiler.to_owned();
+            e.input = input.to_owned();
+        });
+    }
+}
+
+impl Drop for LiveJob<'_> {
+    fn drop(&mut self) {
+        self.live
+            .jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_come_and_go_and_failures_are_bounded() {
+        let live = Live::default();
+        {
+            let j = live.start("10.3.0.10:4000");
+            j.describe("gcc", "x.c");
+            j.phase(Phase::Compiling);
+            let v = live.jobs();
+            assert_eq!(v.len(), 1);
+            assert_eq!(v[0].input, "x.c");
+            assert_eq!(v[0].phase, Phase::Compiling);
+        }
+        assert!(live.jobs().is_empty(), "dropped guard unregisters");
+        for i in 0..(RECENT + 5) {
+            live.failed("c", &format!("f{i}.c"), "OTHER", "why");
+        }
+        let r = live.recent();
+        assert_eq!(r.len(), RECENT);
+        assert_eq!(r[0].input, format!("f{}.c", RECENT + 4), "newest first");
+    }
+}
