@@ -31,11 +31,12 @@ use dcc_args::client::{
 use dcc_common::{Env, ExitCode, Level, dcc_log, dcc_log_noname};
 use dcc_hosts::HostSpec;
 use dcc_proto::Reply;
-use dcc_state::{DistccDir, Phase, SlotLock};
+use dcc_state::{DistccDir, EventKind, Phase, SlotLock};
 
 use crate::config::Config;
 use crate::cpp::{Preprocessed, has_incbin};
-use crate::exec::{ChildEnv, compile_local, critique, critique_raw};
+use crate::events;
+use crate::exec::{ChildEnv, compile_local, critique, critique_raw, signal_name};
 use crate::hosts;
 use crate::output::write_output;
 use crate::placement::{JobState, Slots};
@@ -181,6 +182,8 @@ struct Failure<'h> {
     reply: Option<Reply>,
     /// Mark the host (and clear the mark again if the local result matches).
     blame: bool,
+    /// The reason, for the event log.
+    why: String,
 }
 
 impl<'c, 'e> Job<'c, 'e> {
@@ -212,7 +215,8 @@ impl<'c, 'e> Job<'c, 'e> {
         let list = &hosts.list;
         if list.hosts.is_empty() {
             hosts::warn_empty(&hosts.source);
-            return self.fallback(list, Failure::none(hosts::no_host_code(list).code()));
+            let code = hosts::no_host_code(list).code();
+            return self.fallback(list, Failure::none(code, "no hosts"));
         }
         let Some(dir) = self.c.dir.as_ref() else {
             dcc_log!(
@@ -220,24 +224,26 @@ impl<'c, 'e> Job<'c, 'e> {
                 "dcc_get_top_dir",
                 "HOME is not set; can't find distcc directory"
             );
-            return self.fallback(list, Failure::none(ExitCode::BadArguments.code()));
+            let why = "HOME is not set";
+            return self.fallback(list, Failure::none(ExitCode::BadArguments.code(), why));
         };
         let mut slots = Slots::new(dir);
         let lock_dir = match slots.lock_dir() {
             Ok(d) => d,
             Err(e) => {
                 dcc_log!(Level::Error, e.distcc_function(), "{e}");
-                return self.fallback(list, Failure::none(e.exit_code().code()));
+                return self.fallback(list, Failure::none(e.exit_code().code(), e.to_string()));
             }
         };
         let mut usable = hosts::usable(list, cfg, Some(lock_dir));
         if usable.is_empty() {
-            return self.fallback(list, Failure::none(hosts::no_host_code(list).code()));
+            let why = events::no_host_reason(list);
+            return self.fallback(list, Failure::none(hosts::no_host_code(list).code(), why));
         }
         let server_argv = strip_local_args(&self.compile.argv);
         let ssh = cfg.ssh_command();
         let mut failures = 0u32;
-        let mut last = Failure::none(hosts::no_host_code(list).code());
+        let mut last = Failure::none(hosts::no_host_code(list).code(), "no usable host");
         loop {
             let candidates: Vec<(String, u32)> = usable
                 .iter()
@@ -250,7 +256,8 @@ impl<'c, 'e> Job<'c, 'e> {
                 Ok(got) => got,
                 Err(e) => {
                     dcc_log!(Level::Error, e.distcc_function(), "{e}");
-                    return self.fallback(list, Failure::none(e.exit_code().code()));
+                    let code = e.exit_code().code();
+                    return self.fallback(list, Failure::none(code, e.to_string()));
                 }
             };
             let idx = usable[ci];
@@ -281,7 +288,8 @@ impl<'c, 'e> Job<'c, 'e> {
                     Ok(s) => self.source = Some(s),
                     Err(code) => {
                         drop(lock);
-                        return self.fallback(list, Failure::none(code));
+                        let why = "failed to start the preprocessor or read the input";
+                        return self.fallback(list, Failure::none(code, why));
                     }
                 }
             }
@@ -300,7 +308,8 @@ impl<'c, 'e> Job<'c, 'e> {
                 );
             }
             let Some(source) = self.source.as_mut() else {
-                return self.fallback(list, Failure::none(ExitCode::DistccFailed.code()));
+                let code = ExitCode::DistccFailed.code();
+                return self.fallback(list, Failure::none(code, "no preprocessor output"));
             };
             let attempt = remote::attempt(
                 &req,
@@ -319,7 +328,8 @@ impl<'c, 'e> Job<'c, 'e> {
                         return critique(st, "cpp", &self.compile.input, "localhost", false);
                     }
                     let code = critique(st, "cpp", &self.compile.input, "localhost", false);
-                    return self.fallback(list, Failure::none(code));
+                    let why = "the preprocessor was killed";
+                    return self.fallback(list, Failure::none(code, why));
                 }
                 Ok(Outcome::Reply(r)) => {
                     return self.handle_reply(list, host, lock, r);
@@ -328,7 +338,7 @@ impl<'c, 'e> Job<'c, 'e> {
                     // Our side broke, not the host's.
                     drop(lock);
                     dcc_log!(Level::Error, e.distcc_function(), "{e}");
-                    return self.fallback(list, Failure::none(e.exit_code().code()));
+                    return self.fallback(list, Failure::none(e.exit_code().code(), e.to_string()));
                 }
                 Err(e) => {
                     drop(lock);
@@ -337,15 +347,11 @@ impl<'c, 'e> Job<'c, 'e> {
                     if e.is_no_answer() {
                         dcc_log!(Level::Error, "dcc_r_result_header", "{NO_ANSWER_HINT}");
                     }
-                    self.mark(lock_dir, host);
+                    let why = e.to_string();
+                    self.dislike(lock_dir, host, &why);
                     usable.remove(ci);
                     failures += 1;
-                    last = Failure {
-                        host: Some(host),
-                        code: e.exit_code().code(),
-                        reply: None,
-                        blame: false,
-                    };
+                    last = Failure::from(host, e.exit_code().code(), false, why);
                     if !cfg.backoff_enabled() && failures >= MAX_RETRIES_WITHOUT_BACKOFF {
                         dcc_log!(
                             Level::Warning,
@@ -407,6 +413,23 @@ impl<'c, 'e> Job<'c, 'e> {
         }
     }
 
+    /// [`Self::mark`] for a host that failed this job, with a line in the event log.
+    fn dislike(&self, lock_dir: &Path, host: &HostSpec, why: &str) {
+        self.mark(lock_dir, host);
+        let kind = if self.c.cfg.backoff_enabled() {
+            EventKind::Backoff
+        } else {
+            EventKind::Failed
+        };
+        self.event(kind, Some(host), why);
+    }
+
+    /// A line in the event log (failure and fallback paths only: see [`crate::events`]).
+    fn event(&self, kind: EventKind, host: Option<&HostSpec>, why: &str) {
+        let host = host.map_or("", |h| h.spec.as_str());
+        events::note(self.c.dir.as_ref(), kind, host, &self.compile.input, why);
+    }
+
     /// distcc `dcc_enjoyed_host`: remove the mark.
     fn enjoy(&self, host: &HostSpec) {
         if !self.c.cfg.backoff_enabled() {
@@ -446,7 +469,9 @@ impl<'c, 'e> Job<'c, 'e> {
                     dcc_state::strerror(&e)
                 );
                 // Our side failed, not the host: the local compile reports the real problem.
-                return self.fallback(list, Failure::from(host, ExitCode::IoError.code(), false));
+                let why = format!("failed to write {}", self.compile.output);
+                let code = ExitCode::IoError.code();
+                return self.fallback(list, Failure::from(host, code, false, why));
             }
             self.enjoy(host);
             pass_output(&r);
@@ -456,44 +481,56 @@ impl<'c, 'e> Job<'c, 'e> {
             // Not the compiler's verdict on the source: the server refused the job or failed
             // itself (our daemon: 110 compiler not allowed, 113 option refused; 107, 118 …).
             let text = String::from_utf8_lossy(&r.stderr);
-            let mut said = false;
+            let mut why = String::new();
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                said = true;
+                let msg = server_message(line.trim_end());
                 dcc_log!(
                     Level::Warning,
                     "dcc_build_somewhere",
-                    "{}: {}",
-                    host.spec,
-                    server_message(line.trim_end())
+                    "{}: {msg}",
+                    host.spec
                 );
+                if !why.is_empty() {
+                    why.push_str("; ");
+                }
+                why.push_str(msg);
             }
-            if !said {
+            if why.is_empty() {
+                why = format!("server failed with distcc exit code {code}");
                 dcc_log!(
                     Level::Warning,
                     "dcc_build_somewhere",
-                    "{}: server failed with distcc exit code {code}",
+                    "{}: {why}",
                     host.spec
                 );
             }
             // A refused option is about this command, not the host.
             let blame = code != ExitCode::AccessDenied.code();
-            if blame && let Some(dir) = self.lock_dir() {
-                self.mark(dir, host);
+            match self.lock_dir() {
+                Some(dir) if blame => self.dislike(dir, host, &why),
+                _ => self.event(EventKind::Failed, Some(host), &why),
             }
-            return self.fallback(list, Failure::from_reply(host, code, r, false));
+            return self.fallback(list, Failure::from_reply(host, code, r, false, why));
         }
         let ret = critique_raw(raw, "compile", &input, &host.spec, true);
         if signal != 0 {
-            if let Some(dir) = self.lock_dir() {
-                self.mark(dir, host);
+            let why = format!("compile {input} on {}: {}", host.spec, signal_name(signal));
+            match self.lock_dir() {
+                Some(dir) => self.dislike(dir, host, &why),
+                None => self.event(EventKind::Failed, Some(host), &why),
             }
-            return self.fallback(list, Failure::from_reply(host, ret, r, false));
+            return self.fallback(list, Failure::from_reply(host, ret, r, false, why));
         }
         if self.source.as_ref().is_some_and(|s| has_incbin(s.output())) {
             dcc_log!(
                 Level::Warning,
                 "dcc_build_somewhere",
                 "{input}: can't distribute due to unsupported directives, running locally"
+            );
+            self.event(
+                EventKind::Local,
+                Some(host),
+                "unsupported directives (.incbin)",
             );
             return self.run_here(list);
         }
@@ -510,7 +547,8 @@ impl<'c, 'e> Job<'c, 'e> {
             self.mark(dir, host);
         }
         self.remote_ret = Some(ret);
-        self.fallback(list, Failure::from_reply(host, ret, r, true))
+        let why = format!("remote compilation of '{input}' failed, retrying locally");
+        self.fallback(list, Failure::from_reply(host, ret, r, true, why))
     }
 
     /// `DISTCC_SAVE_TEMPS=1`: keep what distcc would have left in `TMPDIR` (the preprocessed
@@ -543,6 +581,12 @@ impl<'c, 'e> Job<'c, 'e> {
     /// here.
     fn fallback(&mut self, list: &dcc_hosts::HostList, f: Failure<'_>) -> i32 {
         self.abandon_source();
+        let kind = if self.c.cfg.fallback {
+            EventKind::Local
+        } else {
+            EventKind::Error
+        };
+        self.event(kind, f.host, &f.why);
         if !self.c.cfg.fallback {
             dcc_log!(
                 Level::Error,
@@ -602,30 +646,39 @@ impl<'c, 'e> Job<'c, 'e> {
 }
 
 impl<'h> Failure<'h> {
-    fn none(code: i32) -> Failure<'h> {
+    fn none(code: i32, why: impl Into<String>) -> Failure<'h> {
         Failure {
             host: None,
             code,
             reply: None,
             blame: false,
+            why: why.into(),
         }
     }
 
-    fn from(host: &'h HostSpec, code: i32, blame: bool) -> Failure<'h> {
+    fn from(host: &'h HostSpec, code: i32, blame: bool, why: String) -> Failure<'h> {
         Failure {
             host: Some(host),
             code,
             reply: None,
             blame,
+            why,
         }
     }
 
-    fn from_reply(host: &'h HostSpec, code: i32, reply: Reply, blame: bool) -> Failure<'h> {
+    fn from_reply(
+        host: &'h HostSpec,
+        code: i32,
+        reply: Reply,
+        blame: bool,
+        why: String,
+    ) -> Failure<'h> {
         Failure {
             host: Some(host),
             code,
             reply: Some(reply),
             blame,
+            why,
         }
     }
 }

@@ -12,7 +12,8 @@
 //!   ([`probe`]), host list ([`hosts`], dcc-hosts), slots and state file ([`placement`],
 //!   dcc-state), the preprocessor ([`cpp`]), the remote attempt ([`remote`] over [`conn`],
 //!   with dcc-proto's codec), writing the object ([`output`]), the fallback to a local compile
-//!   ([`exec`]).
+//!   ([`exec`]). Failures and fallbacks leave a line in the event log ([`events`]), which
+//!   `distccmon-top` shows; a compile that goes well writes nothing there.
 //! - [`signals`]: cleanup and re-raise on SIGTERM, SIGINT and SIGHUP.
 //! - [`lsdistcc`]: the `lsdistcc` tool.
 //!
@@ -22,6 +23,7 @@ pub mod compile;
 pub mod config;
 pub mod conn;
 pub mod cpp;
+pub mod events;
 pub mod exec;
 pub mod hosts;
 pub mod invoke;
