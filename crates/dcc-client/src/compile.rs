@@ -25,8 +25,8 @@ use std::io::Write;
 use std::path::Path;
 
 use dcc_args::client::{
-    Compile, LocalReason, Scan, expand_preprocessor_options_with, fix_dependency_args,
-    rewrite_compiler, scan_args, strip_local_args,
+    Compile, LocalReason, Scan, expand_preprocessor_options_with, fix_dependency_args, fqn_triple,
+    rewrite_compiler_for, scan_args, strip_local_args,
 };
 use dcc_common::{Env, ExitCode, Level, dcc_log, dcc_log_noname};
 use dcc_hosts::HostSpec;
@@ -104,7 +104,11 @@ pub fn build(c: &Client<'_>, args: &[OsString]) -> i32 {
                 .map(|p| p.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         };
-        let (argv, notes) = rewrite_compiler(&compile.argv, &dcc_common::gnu_host(), &probe);
+        let host = dcc_common::gnu_host();
+        let gcc_triple = option_env!("DCC_GCC_TRIPLE")
+            .map(str::to_owned)
+            .unwrap_or_else(|| fqn_triple(&host));
+        let (argv, notes) = rewrite_compiler_for(&compile.argv, &host, &gcc_triple, &probe);
         for n in notes {
             dcc_log!(Level::Debug, "dcc_rewrite_compiler", "{n}");
         }

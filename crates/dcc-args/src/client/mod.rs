@@ -29,7 +29,8 @@ mod wp;
 pub use dotd::{DepFile, DotdInfo, default_dep_target, dotd_info, fix_dependency_args};
 pub use response::{RESPONSE_FILE_LIMIT, expand_response_files};
 pub use rewrite::{
-    CompilerProbe, Rewrite, fqn_candidates, fqn_triple, rewrite_compiler, which_candidates,
+    CompilerProbe, Rewrite, fqn_candidates, fqn_triple, rewrite_compiler, rewrite_compiler_for,
+    which_candidates,
 };
 pub use scan::{Compile, LocalReason, OutputSource, Scan, scan_args};
 pub use strip::{cpp_argv, strip_local_args};

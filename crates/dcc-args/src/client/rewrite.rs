@@ -94,13 +94,27 @@ pub fn fqn_candidates(path: &str, name: &str) -> Vec<String> {
 }
 
 /// Apply distcc's three rewrites to `argv` (the scanned argv). `gnu_host` is the host triple
-/// as distcc's `--version` prints it (`x86_64-pc-linux-gnu`). Returns the new argv and what
-/// changed, for the log.
+/// as distcc's `--version` prints it (`x86_64-pc-linux-gnu`); the gcc prefix is derived from
+/// it as Debian's 3.4 does ([`fqn_triple`]). Returns the new argv and what changed, for the log.
 pub fn rewrite_compiler(
     argv: &[String],
     gnu_host: &str,
     probe: &impl CompilerProbe,
 ) -> (Vec<String>, Vec<Rewrite>) {
+    rewrite_compiler_for(argv, gnu_host, &fqn_triple(gnu_host), probe)
+}
+
+/// [`rewrite_compiler`] with the two triples given separately: `clang_target` for clang's
+/// `-target`, `gcc_triple` for the `<triple>-gcc` names (distcc HEAD takes it from
+/// `cc -dumpmachine` at build time: `x86_64-linux-gnu` on Debian, `aarch64-unknown-linux-gnu`
+/// on Arch Linux ARM, which is what that system's cross compilers are called).
+pub fn rewrite_compiler_for(
+    argv: &[String],
+    clang_target: &str,
+    gcc_triple: &str,
+    probe: &impl CompilerProbe,
+) -> (Vec<String>, Vec<Rewrite>) {
+    let gnu_host = clang_target;
     let mut argv = argv.to_vec();
     let mut notes = Vec::new();
     let Some(first) = argv.first().cloned() else {
@@ -128,7 +142,7 @@ pub fn rewrite_compiler(
     }
 
     if is_family(&name, "gcc") || is_family(&name, "g++") {
-        let fqn = format!("{}-{name}", fqn_triple(gnu_host));
+        let fqn = format!("{gcc_triple}-{name}");
         if probe.on_path(&fqn) {
             notes.push(Rewrite::Fqn {
                 from: name,
@@ -274,6 +288,23 @@ mod tests {
             rewrite_compiler(&v("gccfoo -c x.c"), HOST, &fs).0[0],
             "gccfoo"
         );
+    }
+
+    // Arch Linux ARM names its compilers aarch64-unknown-linux-gnu-*: the gcc prefix is the
+    // triple `cc -dumpmachine` gives, not one derived from the host triple.
+    #[test]
+    fn gcc_prefix_is_the_given_triple() {
+        let mut fs = Fs::default();
+        fs.exec.insert("/usr/bin/gcc");
+        fs.exec.insert("/usr/bin/aarch64-unknown-linux-gnu-gcc");
+        let run = |triple: &str| {
+            rewrite_compiler_for(&v("gcc -c x.c"), "aarch64-pc-linux-gnu", triple, &fs).0
+        };
+        assert_eq!(
+            run("aarch64-unknown-linux-gnu")[0],
+            "aarch64-unknown-linux-gnu-gcc"
+        );
+        assert_eq!(run("aarch64-linux-gnu")[0], "gcc", "not on PATH: unchanged");
     }
 
     #[test]
