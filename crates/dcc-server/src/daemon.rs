@@ -29,8 +29,9 @@ use crate::access::{AllowList, canonical, private_ranges};
 use crate::compiler::{CmdList, CompilerPolicy};
 use crate::exec::{ProcessRunner, Runner};
 use crate::options::{self, Config, LogTarget, Parsed, ServeMode, ServerEnv};
+use crate::secure::{self, Gate, Port};
 use crate::server::Server;
-use crate::{job, stats_http};
+use crate::stats_http;
 
 /// Run `distccd` with these arguments (argv[0] included); returns the process exit code.
 pub fn main_with_args(args: Vec<OsString>) -> i32 {
@@ -105,8 +106,13 @@ fn run(cfg: Config, env: ServerEnv) -> Result<(), ExitCode> {
             "failed to set oom_score_adj {adj}: {e}"
         );
     }
+    // The host key is usually root's alone: read it before dropping root.
+    let gate = cfg.secure.as_ref().map(Gate::load).transpose()?;
     discard_root(cfg.user.as_deref())?;
     setup_log(&cfg);
+    if let Some(g) = &gate {
+        g.check()?;
+    }
     if let Some(why) = why {
         dcc_log!(Level::Info, "dcc_should_be_inetd", "{why}");
     }
@@ -166,9 +172,9 @@ fn run(cfg: Config, env: ServerEnv) -> Result<(), ExitCode> {
         .unwrap_or(0);
 
     if inetd {
-        return serve_inetd(cfg, env, allow, compilers, safeguard);
+        return serve_inetd(cfg, env, allow, compilers, safeguard, gate);
     }
-    serve_daemon(cfg, env, allow, compilers, safeguard)
+    serve_daemon(cfg, env, allow, compilers, safeguard, gate)
 }
 
 /// distcc `dcc_should_be_inetd`: stdin a socket means inetd; a tty or anything else, daemon.
@@ -419,6 +425,7 @@ fn serve_daemon(
     allow: Option<AllowList>,
     compilers: CompilerPolicy,
     safeguard: u32,
+    gate: Option<Gate>,
 ) -> Result<(), ExitCode> {
     // Hold SIGTERM/SIGINT/SIGHUP from before the port is bound until the runtime's handlers
     // exist: a signal in between (a service manager stopping us at once) would otherwise kill
@@ -433,6 +440,11 @@ fn serve_daemon(
     } else {
         None
     };
+    let secure_listener = match cfg.secure.as_ref().and_then(|s| s.port) {
+        Some(p) => Some(bind_or_exit(cfg.listen, p, env.defer_accept)?),
+        None => None,
+    };
+    let gate = gate.map(Arc::new);
     dcc_log!(
         Level::Info,
         "dcc_standalone_server",
@@ -518,7 +530,18 @@ fn serve_daemon(
                 ticker.stats.tick();
             }
         });
-        let accept = accept_loop(srv.clone(), listener, no_fork);
+        if let Some(sl) = secure_listener {
+            let sl = TcpListener::from_std(sl).map_err(|_| ExitCode::DistccFailed)?;
+            let gate = gate.clone();
+            tokio::spawn(accept_loop(
+                srv.clone(),
+                sl,
+                no_fork,
+                gate,
+                Port::SecureOnly,
+            ));
+        }
+        let accept = accept_loop(srv.clone(), listener, no_fork, gate, Port::Main);
         let stop = wait_for_stop(lifetime);
         tokio::select! {
             _ = accept => {}
@@ -587,7 +610,13 @@ async fn wait_for_stop(lifetime: Option<Duration>) -> &'static str {
     }
 }
 
-async fn accept_loop<R: Runner>(srv: Arc<Server<R>>, listener: TcpListener, no_fork: bool) {
+async fn accept_loop<R: Runner>(
+    srv: Arc<Server<R>>,
+    listener: TcpListener,
+    no_fork: bool,
+    gate: Option<Arc<Gate>>,
+    port: Port,
+) {
     let intake = Arc::new(tokio::sync::Semaphore::new(srv.intake_limit()));
     loop {
         let Ok(permit) = intake.clone().acquire_owned().await else {
@@ -629,9 +658,10 @@ async fn accept_loop<R: Runner>(srv: Arc<Server<R>>, listener: TcpListener, no_f
         srv.metrics.connections.inc();
         let _ = sock.set_nodelay(true);
         let srv2 = srv.clone();
+        let gate = gate.clone();
         let task = async move {
             let (r, w) = sock.into_split();
-            job::serve(&srv2, r, w, Some(peer)).await;
+            secure::serve(&srv2, gate.as_deref(), port, r, w, Some(peer)).await;
             drop(permit);
         };
         if no_fork {
@@ -648,6 +678,7 @@ fn serve_inetd(
     allow: Option<AllowList>,
     compilers: CompilerPolicy,
     safeguard: u32,
+    gate: Option<Gate>,
 ) -> Result<(), ExitCode> {
     use std::os::fd::FromRawFd;
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -690,11 +721,12 @@ fn serve_inetd(
                 let sock =
                     tokio::net::TcpStream::from_std(std_sock).map_err(|_| ExitCode::IoError)?;
                 let (r, w) = sock.into_split();
-                job::serve(&srv, r, w, Some(peer)).await;
+                secure::serve(&srv, gate.as_ref(), Port::Main, r, w, Some(peer)).await;
             }
             None => {
                 // Pipes (ssh mode): no address, no access check (distcc: "NOTSOCKET").
-                job::serve(&srv, tokio::io::stdin(), tokio::io::stdout(), None).await;
+                let (r, w) = (tokio::io::stdin(), tokio::io::stdout());
+                secure::serve(&srv, gate.as_ref(), Port::Main, r, w, None).await;
             }
         }
         Ok(())

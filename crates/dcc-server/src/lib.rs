@@ -10,6 +10,9 @@
 //!   trait) under the `--jobs` semaphore, reply, log distcc's summary line.
 //! - [`compiler`] and [`vetting`]: what may run (the CVE-2004-2687 whitelist, DISTCC_CMDLIST)
 //!   and with which arguments (dcc_args::server's allow-list).
+//! - [`secure`]: the authenticated, encrypted transport (`--auth-keys`, dcc-secure) in front
+//!   of the job: sniffs plain from secure, runs the handshake, refuses plain clients with
+//!   `--require-auth` or on `--secure-port`.
 //! - [`stats`], [`stats_http`]: counters and distcc's stats page; on the same port our
 //!   `/metrics` ([`metrics`], Prometheus), `/status.json` and a live web page ([`live`]).
 //!
@@ -27,6 +30,7 @@ pub mod live;
 pub mod metrics;
 pub mod options;
 pub mod pump;
+pub mod secure;
 pub mod server;
 pub mod stats;
 pub mod stats_http;

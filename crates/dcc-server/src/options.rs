@@ -118,6 +118,22 @@ pub struct Options {
         allow_negative_numbers = true
     )]
     pub oom_score_adj: Option<i32>,
+    /// authorized client keys: enables the secure transport (distcc-rs)
+    #[arg(long = "auth-keys", value_name = "FILE")]
+    pub auth_keys: Option<PathBuf>,
+    /// this daemon's private key for the secure transport (distcc-rs)
+    #[arg(long = "host-key", value_name = "FILE")]
+    pub host_key: Option<PathBuf>,
+    /// refuse plain distcc clients: serve the secure transport only (distcc-rs)
+    #[arg(long = "require-auth")]
+    pub require_auth: bool,
+    /// also listen on PORT for the secure transport only (distcc-rs)
+    #[arg(
+        long = "secure-port",
+        value_name = "PORT",
+        allow_negative_numbers = true
+    )]
+    pub secure_port: Option<i64>,
 }
 
 /// How the daemon serves.
@@ -135,6 +151,19 @@ pub enum LogTarget {
     Syslog,
     File(PathBuf),
     Stderr,
+}
+
+/// The secure transport's settings (`--auth-keys` and the options that go with it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecureOptions {
+    /// `--auth-keys`: read again for every handshake.
+    pub auth_keys: PathBuf,
+    /// `--host-key`: read once, before privileges are dropped.
+    pub host_key: PathBuf,
+    /// `--require-auth`: plain requests on the main port are refused.
+    pub require_auth: bool,
+    /// `--secure-port`: a second listener that serves the secure transport only.
+    pub port: Option<u16>,
 }
 
 /// The typed configuration.
@@ -163,6 +192,8 @@ pub struct Config {
     pub zeroconf: bool,
     pub sysroot: Option<PathBuf>,
     pub oom_score_adj: Option<i32>,
+    /// The secure transport, when `--auth-keys` is given.
+    pub secure: Option<SecureOptions>,
 }
 
 /// What parsing the command line decided.
@@ -301,11 +332,13 @@ fn to_config(o: Options) -> Result<Config, OptionError> {
         }
     };
     let secs = |v: Option<i64>| v.filter(|s| *s > 0).map(|s| Duration::from_secs(s as u64));
+    let main_port = port(o.port, dcc_common::DEFAULT_PORT)?;
+    let secure = secure_options(&o, main_port)?;
     Ok(Config {
         mode,
         allow,
         listen,
-        port: port(o.port, dcc_common::DEFAULT_PORT)?,
+        port: main_port,
         jobs,
         nice: o.nice.unwrap_or(5),
         no_detach: o.no_detach || o.wizard,
@@ -323,7 +356,47 @@ fn to_config(o: Options) -> Result<Config, OptionError> {
         zeroconf: o.zeroconf,
         sysroot: o.sysroot,
         oom_score_adj: o.oom_score_adj,
+        secure,
     })
+}
+
+/// `--auth-keys` turns the secure transport on; the other secure options need it, and it
+/// needs `--host-key`.
+fn secure_options(o: &Options, main_port: u16) -> Result<Option<SecureOptions>, OptionError> {
+    let Some(auth_keys) = o.auth_keys.clone() else {
+        for (set, name) in [
+            (o.host_key.is_some(), "--host-key"),
+            (o.require_auth, "--require-auth"),
+            (o.secure_port.is_some(), "--secure-port"),
+        ] {
+            if set {
+                return Err(OptionError::new(format!(
+                    "{name} needs --auth-keys (the authorized client keys)"
+                )));
+            }
+        }
+        return Ok(None);
+    };
+    let Some(host_key) = o.host_key.clone() else {
+        return Err(OptionError::new(
+            "--auth-keys needs --host-key (this daemon's private key; make one with distcc-keygen -f FILE)",
+        ));
+    };
+    let secure_port = match o.secure_port {
+        None => None,
+        Some(_) => Some(port(o.secure_port, 0)?),
+    };
+    if secure_port == Some(main_port) {
+        return Err(OptionError::new(format!(
+            "--secure-port {main_port} is the main port: the main port already serves the secure transport"
+        )));
+    }
+    Ok(Some(SecureOptions {
+        auth_keys,
+        host_key,
+        require_auth: o.require_auth,
+        port: secure_port,
+    }))
 }
 
 /// The environment variables the daemon reads (reference §4.1), parsed once at start-up.
@@ -473,6 +546,49 @@ mod tests {
                 .bad_log_level
                 .as_deref(),
             Some("loud")
+        );
+    }
+
+    #[test]
+    fn secure_options() {
+        assert!(run(&[]).unwrap().secure.is_none());
+        let c = run(&[
+            "--auth-keys",
+            "/etc/distcc/authorized_keys",
+            "--host-key=/etc/distcc/host.key",
+            "--require-auth",
+            "--secure-port",
+            "3633",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.secure,
+            Some(SecureOptions {
+                auth_keys: "/etc/distcc/authorized_keys".into(),
+                host_key: "/etc/distcc/host.key".into(),
+                require_auth: true,
+                port: Some(3633),
+            })
+        );
+        let msg = |a: &[&str]| run(a).unwrap_err().message;
+        assert!(msg(&["--require-auth"]).contains("needs --auth-keys"));
+        assert!(msg(&["--host-key", "k"]).contains("needs --auth-keys"));
+        assert!(msg(&["--secure-port", "4000"]).contains("needs --auth-keys"));
+        assert!(msg(&["--auth-keys", "a"]).contains("needs --host-key"));
+        assert!(
+            msg(&[
+                "--auth-keys",
+                "a",
+                "--host-key",
+                "k",
+                "--secure-port",
+                "3632"
+            ])
+            .contains("is the main port")
+        );
+        assert!(
+            msg(&["--auth-keys", "a", "--host-key", "k", "--secure-port", "0"])
+                .contains("out of range")
         );
     }
 

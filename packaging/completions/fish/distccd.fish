@@ -12,6 +12,9 @@ complete -c distccd -l log-file -d 'send messages here instead of syslog' -r -F
 complete -c distccd -l lifetime -d 'exit after SECONDS' -r
 complete -c distccd -l sysroot -d 'allow -specs=FILE when DIR/FILE is a regular file (distcc HEAD)' -r -F
 complete -c distccd -l oom-score-adj -d 'write N to /proc/self/oom_score_adj (distcc HEAD, Linux)' -r
+complete -c distccd -l auth-keys -d 'authorized client keys: enables the secure transport (distcc-rs)' -r -F
+complete -c distccd -l host-key -d 'this daemon\'s private key for the secure transport (distcc-rs)' -r -F
+complete -c distccd -l secure-port -d 'also listen on PORT for the secure transport only (distcc-rs)' -r
 complete -c distccd -l help -d 'explain usage and exit'
 complete -c distccd -l version -d 'show version and exit'
 complete -c distccd -l allow-private -d 'allow the private (non-Internet) address ranges'
@@ -26,3 +29,4 @@ complete -c distccd -l daemon -d 'bind and listen on socket'
 complete -c distccd -l no-fork -d 'serve every connection in the listening process (debugging)'
 complete -c distccd -l no-fifo -d 'accepted and ignored (distcc legacy)'
 complete -c distccd -l enable-tcp-insecure -d 'skip the compiler whitelist (CVE-2004-2687): any compiler name runs'
+complete -c distccd -l require-auth -d 'refuse plain distcc clients: serve the secure transport only (distcc-rs)'
