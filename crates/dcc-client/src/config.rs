@@ -55,6 +55,10 @@ pub struct Config {
     pub distcc_dir: Option<OsString>,
     /// `HOME`.
     pub home: Option<OsString>,
+    /// `DISTCC_RS_KEY` (ours): the client's private key for `,secure` hosts.
+    pub secure_key: Option<PathBuf>,
+    /// `DISTCC_RS_KNOWN_HOSTS` (ours): the daemons' public keys for `,secure` hosts.
+    pub known_hosts: Option<PathBuf>,
 }
 
 impl Config {
@@ -110,6 +114,14 @@ impl Config {
                 .or_else(|| env.var("SUNPRO_DEPENDENCIES")),
             distcc_dir: env.var_os("DISTCC_DIR"),
             home: env.var_os("HOME"),
+            secure_key: env
+                .var_os("DISTCC_RS_KEY")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            known_hosts: env
+                .var_os("DISTCC_RS_KNOWN_HOSTS")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
         }
     }
 

@@ -1,6 +1,6 @@
 //! Connections to a helper: TCP, or `ssh … distccd --inetd` over a pair of pipes (distcc
-//! src/clinet.c, src/ssh.c). Both carry the same byte stream; [`Conn`] reads and writes it
-//! with distcc's timeouts.
+//! src/clinet.c, src/ssh.c), or TCP under our secure transport (`,secure`, crate::secure).
+//! All carry the same byte stream; [`Conn`] reads and writes it with distcc's timeouts.
 //!
 //! - Connecting: a non-blocking `connect` with distcc's fixed 4 s limit, in a `poll` loop that
 //!   also drains the preprocessor's pipe, so cpp never waits on a slow connect.
@@ -47,6 +47,8 @@ pub enum Conn {
         from: ChildStdout,
         timeout: Duration,
     },
+    /// `,secure`: encrypted and authenticated (the socket keeps its timeouts).
+    Secure(Box<dcc_secure::SecureStream<TcpStream>>),
 }
 
 /// Resolve `host` (an IP literal without a lookup; IPv6 without brackets) to one address.
@@ -72,8 +74,18 @@ pub fn connect_tcp(
     addr: SocketAddr,
     timeout: Duration,
     io_timeout: Duration,
-    mut cpp: Option<&mut Preprocessed>,
+    cpp: Option<&mut Preprocessed>,
 ) -> Result<Conn, ConnectError> {
+    connect_tcp_stream(addr, timeout, io_timeout, cpp).map(Conn::Tcp)
+}
+
+/// [`connect_tcp`], returning the socket itself (for the secure handshake).
+pub fn connect_tcp_stream(
+    addr: SocketAddr,
+    timeout: Duration,
+    io_timeout: Duration,
+    mut cpp: Option<&mut Preprocessed>,
+) -> Result<TcpStream, ConnectError> {
     let err = |source: io::Error| ConnectError::Connect { addr, source };
     let stream = start_connect(addr).map_err(err)?;
     let fd = stream.as_raw_fd();
@@ -104,7 +116,7 @@ pub fn connect_tcp(
     let _ = s.set_nodelay(true);
     s.set_read_timeout(Some(io_timeout)).map_err(err)?;
     s.set_write_timeout(Some(io_timeout)).map_err(err)?;
-    Ok(Conn::Tcp(s))
+    Ok(s)
 }
 
 /// A non-blocking socket with `connect` started; `.1` is true when it completed at once.
@@ -283,6 +295,7 @@ impl Conn {
     pub fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
             Conn::Tcp(s) => s.write_all(buf).map_err(map_timeout),
+            Conn::Secure(s) => s.send(buf).map_err(map_timeout),
             Conn::Ssh { to, timeout, .. } => {
                 let to = to
                     .as_mut()
@@ -308,6 +321,9 @@ impl Conn {
     /// Write `a` then `b` (a packet header and its body) without joining them first: one
     /// `writev` on a socket, so the header does not travel alone.
     pub fn write_all2(&mut self, a: &[u8], b: &[u8]) -> io::Result<()> {
+        if let Conn::Secure(s) = self {
+            return s.send2(a, b).map_err(map_timeout);
+        }
         let Conn::Tcp(s) = self else {
             self.write_all(a)?;
             return self.write_all(b);
@@ -330,6 +346,13 @@ impl Conn {
     pub fn read_into(&mut self, buf: &mut bytes::BytesMut, want: usize) -> io::Result<usize> {
         buf.reserve(want.clamp(16 * 1024, 4 << 20));
         let fd = match self {
+            Conn::Secure(s) => {
+                let got = s.recv().map_err(map_timeout)?;
+                let n = got.len();
+                buf.extend_from_slice(got);
+                s.consume(n);
+                return Ok(n);
+            }
             Conn::Tcp(s) => s.as_raw_fd(),
             Conn::Ssh { from, timeout, .. } => {
                 let (ready, _) = poll2(from.as_raw_fd(), libc::POLLIN, None, *timeout)?;

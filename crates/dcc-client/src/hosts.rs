@@ -7,8 +7,8 @@
 //! - An empty list, or none at all, is distcc's warning and a local compile.
 //! - `+zeroconf` is not supported: a warning, and the other hosts are used.
 //! - Hosts that can never work from this client are left out with a warning: `,auth`
-//!   (GSS-API is not built in) and `,secure` (not implemented yet). `,down` hosts are left out
-//!   silently, as distcc does.
+//!   (GSS-API is not built in). `,down` hosts are left out silently, as distcc does.
+//!   `,secure` hosts are used (crate::secure); a missing key fails the host when it is tried.
 //! - Hosts in their backoff period are left out for this compile.
 
 use std::path::Path;
@@ -86,8 +86,6 @@ pub fn warn_empty(source: &HostSource) {
 pub fn unsupported(h: &HostSpec) -> Option<&'static str> {
     if h.gssapi_auth.is_some() {
         Some("GSS-API authentication (,auth) is not supported by this distcc")
-    } else if h.secure {
-        Some(",secure transport is not implemented yet")
     } else {
         None
     }
@@ -178,10 +176,10 @@ mod tests {
         let list = dcc_hosts::parse("a b,down c,auth d,secure localhost e").unwrap();
         dcc_state::mark_backoff(dir.path(), &list.hosts[5].lock_name()).unwrap();
         let cfg = Config::from_env(&MapEnv::new());
-        assert_eq!(usable(&list, &cfg, Some(dir.path())), vec![0, 4]);
+        assert_eq!(usable(&list, &cfg, Some(dir.path())), vec![0, 3, 4]);
         // Backoff disabled: the marked host is back.
         let cfg = Config::from_env(&MapEnv::new().with("DISTCC_BACKOFF_PERIOD", "0"));
-        assert_eq!(usable(&list, &cfg, Some(dir.path())), vec![0, 4, 5]);
+        assert_eq!(usable(&list, &cfg, Some(dir.path())), vec![0, 3, 4, 5]);
         assert_eq!(no_host_code(&list), ExitCode::GssapiFailed);
         assert_eq!(
             no_host_code(&dcc_hosts::parse("a").unwrap()),

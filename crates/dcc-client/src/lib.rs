@@ -32,6 +32,7 @@ pub mod output;
 pub mod placement;
 pub mod probe;
 pub mod remote;
+pub mod secure;
 pub mod signals;
 
 use std::ffi::{OsStr, OsString};

@@ -23,10 +23,11 @@ use dcc_proto::{Compression, Limits, ProtoError, Protocol, Reply, ReplyDecoder, 
 use dcc_state::{Phase, SlotLock};
 
 use crate::config::CONNECT_TIMEOUT;
-use crate::conn::{Conn, ConnectError, connect_ssh, connect_tcp, resolve};
+use crate::conn::{Conn, ConnectError, connect_ssh, connect_tcp, connect_tcp_stream, resolve};
 use crate::cpp::Preprocessed;
 use crate::exec::ChildEnv;
 use crate::placement::JobState;
+use crate::secure::{self, Files, HandshakeError, SecureFailure};
 
 /// What a helper (or the preprocessor) gave us.
 #[derive(Debug)]
@@ -59,6 +60,8 @@ pub enum RemoteError {
     Protocol(#[from] ProtoError),
     #[error("failed to run the preprocessor: {}", dcc_state::strerror(.0))]
     Cpp(io::Error),
+    #[error(transparent)]
+    Secure(#[from] SecureFailure),
 }
 
 impl RemoteError {
@@ -70,6 +73,7 @@ impl RemoteError {
             RemoteError::Eof { .. } => ExitCode::Truncated,
             RemoteError::Protocol(e) => e.exit_code(),
             RemoteError::Cpp(_) => ExitCode::LocalCpp,
+            RemoteError::Secure(e) => e.exit_code(),
         }
     }
 
@@ -83,6 +87,7 @@ impl RemoteError {
             RemoteError::Read { .. } | RemoteError::Eof { .. } => "dcc_r_token_int",
             RemoteError::Protocol(_) => "dcc_retrieve_results",
             RemoteError::Cpp(_) => "dcc_cpp_maybe",
+            RemoteError::Secure(_) => "dcc_secure_connect",
         }
     }
 
@@ -123,6 +128,8 @@ pub struct Request<'a> {
     pub io_timeout: Duration,
     pub cenv: &'a ChildEnv,
     pub ssh: &'a [String],
+    /// The client key and known hosts, for `,secure` hosts.
+    pub secure: Files,
 }
 
 /// Run one attempt on `host`, holding slot `slot` there.
@@ -137,6 +144,19 @@ pub fn attempt(
     let protocol = protocol_for(host);
     state.note(Phase::Connect, Some(host.hostname()), Some(slot));
     let mut conn = match &host.kind {
+        HostKind::Tcp { host: name, port } if host.secure => {
+            // Keys first: without them nothing is sent anywhere.
+            let keys = secure::keys(&req.secure, name, *port)?;
+            let addr = resolve(name, *port)?;
+            let pending = (!source.is_finished()).then_some(&mut *source);
+            let sock = connect_tcp_stream(addr, CONNECT_TIMEOUT, req.io_timeout, pending)?;
+            let pending = (!source.is_finished()).then_some(&mut *source);
+            match secure::handshake(sock, &keys, name, req.io_timeout, pending) {
+                Ok(s) => Conn::Secure(Box::new(s)),
+                Err(HandshakeError::Host(e)) => return Err(e.into()),
+                Err(HandshakeError::Cpp(e)) => return Err(RemoteError::Cpp(e)),
+            }
+        }
         HostKind::Tcp { host: name, port } => {
             let addr = resolve(name, *port)?;
             let pending = (!source.is_finished()).then_some(&mut *source);

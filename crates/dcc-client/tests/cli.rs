@@ -347,7 +347,7 @@ fn unsupported_host_options_are_skipped_with_a_warning() {
     w.write("src/x.c", "int x;\n");
     for (list, text) in [
         ("127.0.0.1,auth", "GSS-API"),
-        ("127.0.0.1,secure", "not implemented yet"),
+        ("127.0.0.1,secure", "make one with distcc-keygen"),
         ("+zeroconf", "zeroconf is not supported"),
     ] {
         let mut c = client::ours(&w, list);
