@@ -116,14 +116,6 @@ fn run(cfg: Config, env: ServerEnv) -> Result<(), ExitCode> {
     if let Some(why) = why {
         dcc_log!(Level::Info, "dcc_should_be_inetd", "{why}");
     }
-    if cfg.zeroconf {
-        dcc_log!(
-            Level::Warning,
-            "dcc_zeroconf_register",
-            "--zeroconf is not supported by this build; the daemon is not announced over mDNS"
-        );
-    }
-
     if let Err(e) = std::env::set_current_dir(&env.tmpdir) {
         dcc_log!(
             Level::Error,
@@ -485,6 +477,9 @@ fn serve_daemon(
     {
         write_pid_file(p, std::process::id());
     }
+    // distcc src/dparent.c: --zeroconf announces once detached (mdns-sd starts a thread, so
+    // not before the fork); the guard withdraws it when serve_daemon returns.
+    let _zeroconf = crate::zeroconf::publish(&cfg, &env);
     let pid_file = cfg.pid_file.clone();
     let lifetime = cfg.lifetime;
     let no_fork = cfg.no_fork;
