@@ -43,7 +43,10 @@ fn a_good_compile_writes_no_event() {
     assert!(!w.path("distcc_dir/state/events").exists());
     assert!(!w.path("distcc_dir/state/events.1").exists());
     // A local-only command (linking) is no failure either.
-    w.write("src/main.c", "int ok(void); int main(void) { return ok() - 1; }\n");
+    w.write(
+        "src/main.c",
+        "int ok(void); int main(void) { return ok() - 1; }\n",
+    );
     let mut c = client::ours(&w, &d.host());
     c.args(["gcc", "main.c", "ok.o", "-o", "prog"]);
     let (code, err) = run(c);
@@ -74,7 +77,10 @@ fn a_refused_option_is_logged_with_the_servers_reason() {
             e.reason.contains("distccd refuses '-aux-info=aux.txt'"),
             "{e:?}"
         );
-        assert!(err.contains(&e.reason), "the warning shows the same text: {err}");
+        assert!(
+            err.contains(&e.reason),
+            "the warning shows the same text: {err}"
+        );
     }
 }
 

@@ -19,6 +19,10 @@
 //! The pieces: [`parse_args`] turns argv into a [`Delay`], [`render`] formats one block,
 //! [`run`] loops; `src/bin/distccmon-text.rs` wires them to the process and distcc's logging
 //! ([`logger_from_env`]).
+//!
+//! [`top`] is `distccmon-top`, the live terminal monitor (`src/bin/distccmon-top.rs`), which
+//! reads the same state files plus our client's event log; it shares only the logging set-up
+//! with `distccmon-text`, whose behaviour it leaves alone.
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
@@ -28,6 +32,8 @@ use std::time::{Duration, SystemTime};
 use dcc_common::log::{Level, Logger, Sink};
 use dcc_common::{Env, ExitCode};
 use dcc_state::{Phase, StateError, TaskState, read_states};
+
+pub mod top;
 
 /// mon-text.c `usage()`, printed to stderr on bad arguments.
 pub const USAGE: &str = "usage: distccmon-text [DELAY]\n\

@@ -1,0 +1,222 @@
+//! Running `distccmon-top`: reading the sources each tick into the [`Model`], and either the
+//! live terminal loop or one plain-text frame (`--once`).
+//!
+//! The live loop redraws when the data is refreshed (every `--interval`) and when the terminal
+//! is resized; in between it sleeps in crossterm's `poll`, waking for keys. `q`, Esc and
+//! Ctrl-C quit; so do SIGTERM and SIGHUP. The terminal is restored on every way out,
+//! including a panic (ratatui's `init` installs a hook that restores it first).
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use crossterm::event::{self, Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
+use dcc_common::log::{self, Level, Logger, Sink};
+use dcc_state::{EventTail, STATE_PREFIX, StateError, read_states};
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::{DefaultTerminal, Terminal};
+
+use super::model::Model;
+use super::stats::{self, Helper, Poller};
+use super::ui::{View, draw, frame_height};
+
+const PROG: &str = "distccmon-top";
+/// Width of a `--once` frame when stdout is not a terminal and `--width` is not given.
+pub const DEFAULT_WIDTH: u16 = 120;
+/// The longest the live loop sleeps before looking at the quit flag.
+const WAKE: Duration = Duration::from_millis(250);
+
+/// What the monitor reads, and what it has made of it.
+#[derive(Debug)]
+pub struct Sources {
+    state_dir: PathBuf,
+    tail: EventTail,
+    pub model: Model,
+}
+
+impl Sources {
+    pub fn new(state_dir: &Path) -> Sources {
+        Sources {
+            state_dir: state_dir.to_owned(),
+            tail: EventTail::new(state_dir),
+            model: Model::new(),
+        }
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    /// Read the state files and the new events into the model.
+    pub fn refresh(&mut self, now: SystemTime) -> Result<(), StateError> {
+        let states = read_states(&self.state_dir, now)?;
+        let dir = &self.state_dir;
+        // Only for pids not seen before: the file's mtime is when its current phase began,
+        // which is as close to the job's start as the file tells.
+        self.model.observe(now, &states, |pid| {
+            std::fs::metadata(dir.join(format!("{STATE_PREFIX}{pid}")))
+                .and_then(|m| m.modified())
+                .ok()
+        });
+        let events = self.tail.poll()?;
+        self.model.add_events(events);
+        Ok(())
+    }
+}
+
+/// One frame, `width` columns wide and as tall as its content, as text lines without
+/// trailing spaces.
+pub fn render_text(v: &View<'_>, width: u16) -> String {
+    let height = frame_height(v);
+    let mut terminal = match Terminal::new(TestBackend::new(width, height)) {
+        Ok(t) => t,
+        Err(never) => match never {},
+    };
+    if terminal.draw(|f| draw(f, v)).is_err() {
+        return String::new();
+    }
+    buffer_text(terminal.backend().buffer())
+}
+
+/// A buffer's cells as lines of text, trailing spaces removed.
+pub fn buffer_text(buf: &Buffer) -> String {
+    let mut out = String::new();
+    let area = buf.area;
+    for y in area.top()..area.bottom() {
+        let mut line = String::new();
+        for x in area.left()..area.right() {
+            if let Some(cell) = buf.cell((x, y)) {
+                line.push_str(cell.symbol());
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `--once`: read everything once (helpers in parallel) and print one frame.
+pub fn once(
+    state_dir: &Path,
+    helpers: &[String],
+    width: u16,
+    out: &mut dyn Write,
+) -> Result<(), StateError> {
+    let mut src = Sources::new(state_dir);
+    src.refresh(SystemTime::now())?;
+    let helpers = stats::fetch_all(helpers, stats::TIMEOUT);
+    let dir = state_dir.display().to_string();
+    let view = View {
+        model: &src.model,
+        helpers: &helpers,
+        dir: &dir,
+        live: false,
+    };
+    // A closed pipe is not an error worth reporting.
+    let _ = out
+        .write_all(render_text(&view, width).as_bytes())
+        .and_then(|()| out.flush());
+    Ok(())
+}
+
+/// Why the live monitor stopped other than by the user's choice.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("terminal: {0}")]
+    Terminal(#[from] io::Error),
+}
+
+static QUIT: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    QUIT.store(true, Ordering::Relaxed);
+}
+
+/// The live monitor: take over the terminal until the user quits. `quiet`: log nowhere while
+/// the screen is ours (the log goes to stderr), and to stderr again afterwards.
+pub fn live(
+    state_dir: &Path,
+    helpers: &[String],
+    interval: Duration,
+    quiet: bool,
+) -> Result<(), LiveError> {
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        libc::signal(libc::SIGTERM, handler);
+        libc::signal(libc::SIGHUP, handler);
+    }
+    let mut src = Sources::new(state_dir);
+    // Read once before taking the terminal, so a bad directory is reported on a sane screen.
+    src.refresh(SystemTime::now())?;
+    let poller = (!helpers.is_empty()).then(|| Poller::spawn(helpers, interval));
+    if quiet {
+        log::init(Logger::new(PROG, Level::Warning, Sink::Null));
+    }
+    let result = ratatui::try_init()
+        .map_err(LiveError::from)
+        .and_then(|mut terminal| run_loop(&mut terminal, &mut src, poller.as_ref(), interval));
+    ratatui::restore();
+    if quiet {
+        log::init(Logger::new(PROG, Level::Warning, Sink::Stderr));
+    }
+    result
+}
+
+fn run_loop(
+    terminal: &mut DefaultTerminal,
+    src: &mut Sources,
+    poller: Option<&Poller>,
+    interval: Duration,
+) -> Result<(), LiveError> {
+    let dir = src.state_dir().display().to_string();
+    let mut next = Instant::now() + interval;
+    let mut dirty = true;
+    let mut helpers: Vec<Helper> = Vec::new();
+    loop {
+        if QUIT.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let now = Instant::now();
+        if now >= next {
+            src.refresh(SystemTime::now())?;
+            // Keep the beat: a slow refresh does not pile up ticks.
+            next += interval;
+            if next <= now {
+                next = now + interval;
+            }
+            dirty = true;
+        }
+        if dirty {
+            if let Some(p) = poller {
+                helpers = p.snapshot();
+            }
+            let view = View {
+                model: &src.model,
+                helpers: &helpers,
+                dir: &dir,
+                live: true,
+            };
+            terminal.draw(|f| draw(f, &view))?;
+            dirty = false;
+        }
+        let wait = next.saturating_duration_since(Instant::now()).min(WAKE);
+        if event::poll(wait)? {
+            match event::read()? {
+                TermEvent::Key(k) if k.kind != KeyEventKind::Release => {
+                    let ctrl_c =
+                        k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
+                    if ctrl_c || matches!(k.code, KeyCode::Char('q') | KeyCode::Esc) {
+                        return Ok(());
+                    }
+                }
+                TermEvent::Resize(..) => dirty = true,
+                _ => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! `distccmon-top` end to end: real compiles through our client against refusing daemons
+//! leave events that `--once` shows with their reasons, and the live screen in tmux shows
+//! jobs, redraws, quits on `q` and gives the terminal back. Needs our `distcc` and `distccd`
+//! built (`cargo build --workspace`); the tmux test needs tmux (`apt-get install tmux`).
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use dcc_state::{EventKind, Phase, TaskState, encode_state, read_events};
+use dcc_testkit::client;
+use dcc_testkit::daemon::DaemonOptions;
+use dcc_testkit::{Daemon, DaemonKind, World};
+
+const TOP: &str = env!("CARGO_BIN_EXE_distccmon-top");
+
+fn top_once(w: &World, extra: &[&str]) -> String {
+    let o: Output = Command::new(TOP)
+        .arg("--once")
+        .args(extra)
+        .env_clear()
+        .env("DISTCC_DIR", w.path("distcc_dir"))
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .expect("run distccmon-top");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "exit {:?}: {err}", o.status);
+    String::from_utf8(o.stdout).expect("utf-8 frame")
+}
+
+#[test]
+fn refusals_reach_the_event_log_and_the_once_frame() {
+    let w = World::new();
+    w.write("src/x.c", "int x(void) { return 2; }\n");
+    // A daemon that refuses one option (113, with its reason in SERR).
+    let picky = Daemon::ours(&w);
+    let mut c = client::ours(&w, &picky.host());
+    c.args(["gcc", "-aux-info=aux.txt", "-c", "x.c", "-o", "x.o"]);
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // A daemon whose access list does not include us: it closes without a word.
+    let mut opts = DaemonOptions::new(DaemonKind::Ours);
+    opts.allow = vec!["127.0.0.2".into()];
+    let closed = Daemon::start(&w, opts);
+    let mut c = client::ours(&w, &closed.host());
+    c.args(["gcc", "-c", "x.c", "-o", "x2.o"]);
+    let o = c.output().unwrap();
+    let warning = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{warning}");
+    assert!(w.path("src/x.o").exists() && w.path("src/x2.o").exists());
+
+    let events = read_events(&w.path("distcc_dir/state")).unwrap();
+    let kinds: Vec<(EventKind, &str)> = events.iter().map(|e| (e.kind, &*e.host)).collect();
+    let (p, c) = (picky.host(), closed.host());
+    assert_eq!(
+        kinds,
+        [
+            (EventKind::Failed, p.as_str()),
+            (EventKind::Local, p.as_str()),
+            (EventKind::Backoff, c.as_str()),
+            (EventKind::Local, c.as_str()),
+        ]
+    );
+    assert!(
+        events[0]
+            .reason
+            .contains("distccd refuses '-aux-info=aux.txt'")
+    );
+    // The reason of the silent refusal is the client's own warning text.
+    let reason = &events[2].reason;
+    assert!(
+        !reason.is_empty() && warning.contains(reason.as_str()),
+        "{reason:?} / {warning}"
+    );
+
+    let frame = top_once(&w, &["--width", "160"]);
+    assert!(
+        frame.contains("distccd refuses '-aux-info=aux.txt'"),
+        "{frame}"
+    );
+    assert!(frame.contains(reason.as_str()), "{frame}");
+    assert!(frame.contains(&c) && frame.contains("backoff"), "{frame}");
+    // 127.0.0.1 had one host failure counted against it (the backoff; 113 counts too).
+    let row: Vec<&str> = frame
+        .lines()
+        .find(|l| l.trim_start_matches('│').starts_with("127.0.0.1 "))
+        .expect(&frame)
+        .trim_matches('│')
+        .split_whitespace()
+        .collect();
+    assert_eq!(row.last(), Some(&"2"), "{frame}");
+}
+
+#[test]
+fn once_polls_a_stats_port() {
+    let w = World::new();
+    let mut opts = DaemonOptions::new(DaemonKind::Ours);
+    opts.stats = true;
+    opts.jobs = Some(3);
+    let d = Daemon::start(&w, opts);
+    let addr = format!("127.0.0.1:{}", d.stats_port.expect("stats port"));
+    let frame = top_once(&w, &["--stats", &addr]);
+    let row: Vec<&str> = frame
+        .lines()
+        .find(|l| l.contains(&addr))
+        .expect(&frame)
+        .trim_matches('│')
+        .split_whitespace()
+        .collect();
+    assert_eq!(row[..3], [addr.as_str(), "0/3", "0"], "{frame}");
+}
+
+/// A tmux server of our own (its socket in the world), killed on drop.
+struct Tmux {
+    socket: std::path::PathBuf,
+}
+
+impl Tmux {
+    fn cmd(&self) -> Command {
+        let mut c = Command::new("tmux");
+        c.arg("-S").arg(&self.socket);
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let o = self.cmd().args(args).output().expect("run tmux");
+        assert!(
+            o.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn capture(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "top"])
+    }
+
+    /// Capture until `pred` holds (at most 15 s).
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let end = Instant::now() + Duration::from_secs(15);
+        loop {
+            let screen = self.capture();
+            if pred(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < end,
+                "timed out waiting for {what}:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").output();
+    }
+}
+
+fn put_state(state: &Path, pid: u32, phase: Phase, file: &str, host: &str) {
+    let s = TaskState {
+        pid,
+        file: file.into(),
+        host: host.into(),
+        slot: 0,
+        phase,
+    };
+    std::fs::write(state.join(format!("binstate_{pid}")), encode_state(&s)).unwrap();
+}
+
+#[test]
+fn live_screen_in_tmux() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed (apt-get install tmux): skipping the live-screen test");
+        return;
+    }
+    let w = World::new();
+    let state = w.path("distcc_dir/state");
+    std::fs::create_dir_all(&state).unwrap();
+    let tmux = Tmux {
+        socket: w.path("tmux.sock"),
+    };
+    let command = format!(
+        "env -i DISTCC_DIR={} TERM=xterm-256color {TOP} -i 0.2",
+        w.path("distcc_dir").display()
+    );
+    tmux.run(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-s",
+        "top",
+        "-x",
+        "120",
+        "-y",
+        "40",
+    ]);
+    tmux.run(&["set-option", "-t", "top", "remain-on-exit", "on"]);
+    tmux.run(&["respawn-pane", "-k", "-t", "top", &command]);
+    tmux.wait_for("the first frame", |s| {
+        s.contains("distccmon-top") && s.contains("no jobs running")
+    });
+
+    // A job appears (its owner must be alive: a sleep), then finishes.
+    let mut owner = Command::new("sleep").arg("60").spawn().unwrap();
+    let pid = owner.id();
+    put_state(&state, pid, Phase::Compile, "live.c", "helper1");
+    let screen = tmux.wait_for("the job", |s| s.contains("live.c"));
+    assert!(screen.contains("helper1[0]"), "{screen}");
+    std::fs::remove_file(state.join(format!("binstate_{pid}"))).unwrap();
+    let _ = owner.kill();
+    let _ = owner.wait();
+    tmux.wait_for("the finished job counted", |s| {
+        s.contains("0 running  1 done/min") && !s.contains("live.c")
+    });
+    // An event appears with its reason.
+    dcc_state::append_event(
+        &state,
+        &dcc_state::Event::now(
+            EventKind::Backoff,
+            "helper1:3632",
+            "w.c",
+            "timeout while connecting",
+        ),
+    )
+    .unwrap();
+    tmux.wait_for("the event", |s| s.contains("timeout while connecting"));
+
+    // q quits with status 0 and leaves the alternate screen.
+    tmux.run(&["send-keys", "-t", "top", "q"]);
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let st = tmux.run(&[
+            "display-message",
+            "-p",
+            "-t",
+            "top",
+            "#{pane_dead} #{pane_dead_status}",
+        ]);
+        if st.trim() == "1 0" {
+            break;
+        }
+        assert!(Instant::now() < end, "still running or failed: {st}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let screen = tmux.capture();
+    assert!(
+        !screen.contains("distccmon-top"),
+        "the screen was given back:\n{screen}"
+    );
+}
