@@ -48,6 +48,25 @@ pub struct Job {
     pub since: SystemTime,
 }
 
+/// One row of the failures panel: an event, or a host's failure merged with the fallback
+/// that followed it in the same client for the same reason (`backoff→local`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRow<'a> {
+    pub event: &'a Event,
+    /// What the job did next, when merged.
+    pub then: Option<EventKind>,
+}
+
+impl EventRow<'_> {
+    /// `backoff`, `failed→local` …
+    pub fn label(&self) -> String {
+        match self.then {
+            Some(k) => format!("{}→{}", self.event.kind.as_str(), k.as_str()),
+            None => self.event.kind.as_str().to_owned(),
+        }
+    }
+}
+
 /// One row of the hosts panel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostRow {
@@ -189,6 +208,33 @@ impl Model {
     /// Recent events, newest first.
     pub fn events(&self) -> impl Iterator<Item = &Event> {
         self.events.iter().rev()
+    }
+
+    /// The failures panel, newest first: a client's host failure and the fallback it then
+    /// made for the same reason are one row.
+    pub fn event_rows(&self) -> Vec<EventRow<'_>> {
+        let mut out = Vec::new();
+        let mut it = self.events.iter().rev().peekable();
+        while let Some(e) = it.next() {
+            let fallback = matches!(e.kind, EventKind::Local | EventKind::Error);
+            if fallback
+                && let Some(prev) = it.peek()
+                && matches!(prev.kind, EventKind::Backoff | EventKind::Failed)
+                && (prev.pid, &prev.host, &prev.reason) == (e.pid, &e.host, &e.reason)
+            {
+                out.push(EventRow {
+                    event: prev,
+                    then: Some(e.kind),
+                });
+                it.next();
+                continue;
+            }
+            out.push(EventRow {
+                event: e,
+                then: None,
+            });
+        }
+        out
     }
 
     /// Jobs finished in the last minute, all hosts.

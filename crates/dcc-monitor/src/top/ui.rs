@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use dcc_state::{EventKind, Phase};
+use dcc_state::{Event, EventKind, Phase};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -47,7 +47,7 @@ const BARS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '
 pub fn frame_height(v: &View<'_>) -> u16 {
     let hosts = v.model.host_rows().len().max(1);
     let jobs = v.model.jobs().len().max(1);
-    let events = v.model.events().count().clamp(1, ONCE_EVENTS);
+    let events = v.model.event_rows().len().clamp(1, ONCE_EVENTS);
     let helpers = if v.helpers.is_empty() {
         0
     } else {
@@ -69,7 +69,7 @@ pub fn draw(f: &mut Frame<'_>, v: &View<'_>) {
     };
     let fixed = 1 + host_h + helper_h;
     let rest = usize::from(area.height).saturating_sub(fixed);
-    let mut n_events = v.model.events().count();
+    let mut n_events = v.model.event_rows().len();
     if !v.live {
         n_events = n_events.min(ONCE_EVENTS);
     }
@@ -333,15 +333,33 @@ fn events_table(m: &Model, area: Rect) -> Table<'static> {
     let header = Row::new(["AGE", "KIND", "HOST", "FILE", "REASON"].map(Cell::from))
         .style(Style::new().add_modifier(Modifier::BOLD));
     let room = usize::from(area.height.saturating_sub(3));
-    let mut body: Vec<Row> = m
-        .events()
-        .take(room)
-        .map(|e| {
+    let rows = m.event_rows();
+    let shown = &rows[..rows.len().min(room)];
+    // Columns as wide as what they show (within limits), so the reason gets the rest.
+    let widest = |f: &dyn Fn(&Event) -> usize, title: usize, max: usize| {
+        let w = shown.iter().map(|r| f(r.event)).max().unwrap_or(0);
+        Constraint::Length(u16::try_from(w.clamp(title, max)).unwrap_or(4))
+    };
+    let widths = [
+        Constraint::Length(4),
+        Constraint::Length(if shown.iter().any(|r| r.then.is_some()) {
+            13
+        } else {
+            7
+        }),
+        widest(&|e| e.host.chars().count(), 4, 24),
+        widest(&|e| e.file.chars().count(), 4, 20),
+        Constraint::Fill(1),
+    ];
+    let mut body: Vec<Row> = shown
+        .iter()
+        .map(|r| {
+            let e = r.event;
             let age = m.now.duration_since(e.time).unwrap_or(Duration::ZERO);
             let host = if e.host.is_empty() { "-" } else { &e.host };
             Row::new([
                 Cell::from(short_age(age)),
-                Cell::from(Span::styled(e.kind.as_str(), kind_style(e.kind))),
+                Cell::from(Span::styled(r.label(), kind_style(e.kind))),
                 Cell::from(host.to_owned()),
                 Cell::from(e.file.clone()),
                 Cell::from(e.reason.clone()),
@@ -354,13 +372,6 @@ fn events_table(m: &Model, area: Rect) -> Table<'static> {
             Cell::from(Span::styled("none", dim())),
         ]));
     }
-    let widths = [
-        Constraint::Length(4),
-        Constraint::Length(7),
-        Constraint::Max(24),
-        Constraint::Max(20),
-        Constraint::Fill(1),
-    ];
     Table::new(body, widths)
         .header(header)
         .block(Block::bordered().title(title("Recent failures and fallbacks")))

@@ -202,3 +202,39 @@ fn short_ages() {
     assert_eq!(short_age(Duration::from_secs(7200)), "2h");
     assert_eq!(short_age(Duration::from_secs(200_000)), "2d");
 }
+
+#[test]
+fn a_failure_and_its_fallback_are_one_row() {
+    let mut m = Model::new();
+    let mut other_pid = ev(3, EventKind::Local, "h:1", "timeout");
+    other_pid.pid = 10;
+    m.add_events(vec![
+        ev(0, EventKind::Backoff, "h:1", "timeout"),
+        ev(0, EventKind::Local, "h:1", "timeout"),
+        // A second host failed before the fallback: only the last pairs up.
+        ev(1, EventKind::Backoff, "a:1", "refused"),
+        ev(1, EventKind::Failed, "b:1", "closed"),
+        ev(1, EventKind::Error, "b:1", "closed"),
+        ev(2, EventKind::Failed, "c:1", "x"),
+        ev(2, EventKind::Local, "c:1", "another reason"),
+        other_pid,
+    ]);
+    let rows: Vec<(String, &str)> = m
+        .event_rows()
+        .iter()
+        .map(|r| (r.label(), r.event.host.as_str()))
+        .collect();
+    let want = [
+        ("local", "h:1"),
+        ("local", "c:1"),
+        ("failed", "c:1"),
+        ("failed→error", "b:1"),
+        ("backoff", "a:1"),
+        ("backoff→local", "h:1"),
+    ];
+    assert_eq!(
+        rows,
+        want.map(|(l, h)| (l.to_owned(), h)).to_vec(),
+        "newest first"
+    );
+}
