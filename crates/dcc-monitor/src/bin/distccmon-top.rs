@@ -62,6 +62,10 @@ fn real_main() -> i32 {
         };
     }
 
+    if !std::io::stdout().is_terminal() {
+        eprintln!("{PROG}: standard output is not a terminal; use --once for a text frame");
+        return 1;
+    }
     // Warnings on stderr would scribble over the screen: only DISTCC_LOG gets them meanwhile.
     let quiet = env.var_os("DISTCC_LOG").is_none_or(|f| f.is_empty());
     match app::live(&state_dir, &opts.stats, opts.interval, quiet) {

@@ -157,10 +157,18 @@ pub fn live(
     if quiet {
         log::init(Logger::new(PROG, Level::Warning, Sink::Null));
     }
-    let result = ratatui::try_init()
-        .map_err(LiveError::from)
-        .and_then(|mut terminal| run_loop(&mut terminal, &mut src, poller.as_ref(), interval));
-    ratatui::restore();
+    let result = match ratatui::try_init() {
+        Ok(mut terminal) => {
+            let r = run_loop(&mut terminal, &mut src, poller.as_ref(), interval);
+            ratatui::restore();
+            r
+        }
+        Err(e) => {
+            // Raw mode may be on even if the alternate screen failed.
+            let _ = ratatui::try_restore();
+            Err(e.into())
+        }
+    };
     if quiet {
         log::init(Logger::new(PROG, Level::Warning, Sink::Stderr));
     }
