@@ -114,7 +114,13 @@ pub fn keys(files: &Files, host: &str, port: u16) -> Result<Keys, SecureFailure>
         .known_hosts
         .as_deref()
         .ok_or(SecureFailure::NoKeyPath)?;
-    let known = KnownHosts::load(kh_path).map_err(SecureFailure::KnownHosts)?;
+    // A missing file knows no host: say which line to add.
+    let known = match KnownHosts::load(kh_path) {
+        Err(KeyError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+            KnownHosts::default()
+        }
+        r => r.map_err(SecureFailure::KnownHosts)?,
+    };
     let server = known
         .find(host, port)
         .ok_or_else(|| SecureFailure::UnknownHost {
@@ -234,7 +240,11 @@ mod tests {
             .save(files.key.as_deref().unwrap(), "", false)
             .unwrap();
         let e = keys(&files, "h", 3632).unwrap_err();
+        assert!(e.to_string().contains("h:3632 has no key in"), "{e}");
+        std::fs::create_dir(files.known_hosts.as_deref().unwrap()).unwrap();
+        let e = keys(&files, "h", 3632).unwrap_err();
         assert!(matches!(e, SecureFailure::KnownHosts(_)), "{e}");
+        std::fs::remove_dir(files.known_hosts.as_deref().unwrap()).unwrap();
         let server = PrivateKey::generate().unwrap().public();
         std::fs::write(
             files.known_hosts.as_deref().unwrap(),
