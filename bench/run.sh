@@ -97,6 +97,22 @@ if [[ " $sections " == *" farm "* || " $sections " == *" daemon "* ]] && [ "$(id
   made_link=1
 fi
 
+if [ -n "${BENCH_WAIT_QUIET:-}" ]; then
+  # On a shared machine: wait (up to 30 minutes) until the 1-minute load average is below
+  # this, so that other work does not swamp the timings.
+  for _ in $(seq 180); do
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    awk -v l="$load" -v q="$BENCH_WAIT_QUIET" 'BEGIN { exit !(l < q) }' && break
+    echo "bench: load average $load, waiting for it to fall below $BENCH_WAIT_QUIET" >&2
+    sleep 10
+  done
+fi
+if [ -z "${BENCH_COMMIT:-}" ] && git -C "$root" rev-parse HEAD >/dev/null 2>&1; then
+  BENCH_COMMIT=$(git -C "$root" rev-parse --short=12 HEAD)
+  [ -z "$(git -C "$root" status --porcelain --untracked-files=no)" ] || BENCH_COMMIT+=+dirty
+fi
+export BENCH_COMMIT=${BENCH_COMMIT:-}
+
 echo "== benchmarks: $sections (results in $out)"
 # shellcheck disable=SC2086  # sections is a word list
 BENCH_SMOKE=$smoke BENCH_WORK=$work BENCH_OUT=$out/results.jsonl \

@@ -49,6 +49,9 @@ pub struct Config {
     pub farm_sleep_ms: u64,
     pub farm_reps: usize,
     pub farm_kill: bool,
+    /// The commit measured, when the harness does not run inside its git checkout
+    /// (`BENCH_COMMIT`, e.g. `1a2b3c4d5e6f` or `1a2b3c4d5e6f+dirty`).
+    pub commit: Option<String>,
 }
 
 fn words(env: &dyn Env, name: &str, default: &str) -> Vec<String> {
@@ -152,6 +155,7 @@ impl Config {
             farm_sleep_ms: number(env, "BENCH_FARM_SLEEP_MS", if smoke { 50 } else { 1000 })?,
             farm_reps: number(env, "BENCH_FARM_REPS", d(3, 1))?,
             farm_kill: env.bool_or("BENCH_FARM_KILL", true),
+            commit: env.var("BENCH_COMMIT").filter(|c| !c.is_empty()),
         })
     }
 

@@ -37,6 +37,16 @@ fn file_field(path: &str, key: &str) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// `HEAD`'s short hash, with `+dirty` if tracked files have changes.
+fn git_commit() -> String {
+    let head = first_line("git", &["rev-parse", "--short=12", "HEAD"]);
+    let dirty = Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .output()
+        .is_ok_and(|o| o.status.success() && !o.stdout.is_empty());
+    if dirty { format!("{head}+dirty") } else { head }
+}
+
 /// The 1-minute load average.
 pub fn load1() -> f64 {
     std::fs::read_to_string("/proc/loadavg")
@@ -50,6 +60,7 @@ pub fn write(cfg: &Config, sink: &mut Sink, phase: &str) -> Result<()> {
     let mut r = Record::new("meta").s("phase", phase).n("load1", load1());
     if phase == "start" {
         let ours = cfg.bin_dir.join("distcc");
+        let commit = cfg.commit.clone().unwrap_or_else(git_commit);
         r = r
             .s("date", first_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]))
             .s("cpu", file_field("/proc/cpuinfo", "model name"))
@@ -94,18 +105,8 @@ pub fn write(cfg: &Config, sink: &mut Sink, phase: &str) -> Result<()> {
                     })
                     .unwrap_or_default(),
             )
-            .s(
-                "commit",
-                first_line("git", &["rev-parse", "--short=12", "HEAD"]),
-            )
-            .b(
-                "dirty",
-                Command::new("git")
-                    .args(["status", "--porcelain", "--untracked-files=no"])
-                    .output()
-                    .map(|o| !o.stdout.is_empty())
-                    .unwrap_or(false),
-            )
+            .s("commit", commit.trim_end_matches("+dirty"))
+            .b("dirty", commit.ends_with("+dirty"))
             .s("rustc", first_line("rustc", &["--version"]))
             .s(
                 "profile",
