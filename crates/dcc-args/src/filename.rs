@@ -74,7 +74,9 @@ mod tests {
     // test/testdistcc.py IsSource_Case
     #[test]
     fn is_source_case() {
-        for s in ["a.c", "a.cc", "a.cxx", "a.cpp", "a.c++", "a.m", "a.M", "a.mm"] {
+        for s in [
+            "a.c", "a.cc", "a.cxx", "a.cpp", "a.c++", "a.m", "a.M", "a.mm",
+        ] {
             assert!(is_source(s) && !is_preprocessed(s), "{s}");
         }
         for s in ["a.mi", "a.mii", "a.i", "a.ii", "hello.2.4.4.i"] {

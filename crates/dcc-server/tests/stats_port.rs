@@ -179,7 +179,10 @@ fn the_live_page_shows_jobs_and_failures_in_a_browser() {
         "the refusal reason is listed:\n{dom}"
     );
     assert!(dom.contains("COMPILE_ERROR"), "{dom}");
-    assert!(dom.contains("<div id=\"err\"></div>"), "no fetch error: {dom}");
+    assert!(
+        dom.contains("<div id=\"err\"></div>"),
+        "no fetch error: {dom}"
+    );
     let r = decode_reply(&running.join().unwrap().reply, 1).unwrap();
     assert_eq!(r.status, 0);
 }
