@@ -55,10 +55,11 @@ fn expand(src: &str) -> Vec<PathBuf> {
     v
 }
 
-const BINARIES: [&str; 5] = [
+const BINARIES: [&str; 6] = [
     "distcc",
     "distccd",
     "distccmon-text",
+    "distccmon-top",
     "lsdistcc",
     "update-distcc-symlinks",
 ];

@@ -23,6 +23,7 @@ pub fn pages() -> Vec<Page> {
         client::distcc(),
         daemon::distccd(),
         client::distccmon_text(),
+        distccmon_top(),
         client::lsdistcc(),
         update_distcc_symlinks(),
     ]
@@ -30,7 +31,53 @@ pub fn pages() -> Vec<Page> {
 
 /// The clap commands shells complete: the programs with real clap parsers.
 pub fn completion_commands() -> Vec<clap::Command> {
-    vec![daemon::distccd_command(), crate::cli::Options::command()]
+    vec![
+        daemon::distccd_command(),
+        crate::cli::Options::command(),
+        dcc_monitor::top::Options::command(),
+    ]
+}
+
+/// `distccmon-top`: its clap parser is the real one (dcc-monitor `top::Options`).
+fn distccmon_top() -> Page {
+    use crate::man::{Block::*, Section};
+    Page {
+        command: dcc_monitor::top::Options::command(),
+        section: "1",
+        extra: vec![
+            Section::new(
+                "FILES",
+                vec![
+                    Item(
+                        "$DISTCC_DIR/state/binstate_PID",
+                        "One per running client (ours and C distcc's): file, host, slot, phase.",
+                    ),
+                    Item(
+                        "$DISTCC_DIR/state/events",
+                        "Our client's failures and fallbacks, one line each (time, pid, kind, \
+                         host, file, reason); rotated to events.1 at 256 KiB.",
+                    ),
+                ],
+            ),
+            Section::new(
+                "ENVIRONMENT",
+                vec![
+                    Item(
+                        "DISTCC_DIR",
+                        "Where the state files are (default ~/.distcc).",
+                    ),
+                    Item(
+                        "DISTCC_LOG",
+                        "Write warnings there while the screen is in use.",
+                    ),
+                ],
+            ),
+            Section::new(
+                "SEE ALSO",
+                vec![Para("distcc(1), distccd(1), distccmon-text(1)")],
+            ),
+        ],
+    }
 }
 
 fn update_distcc_symlinks() -> Page {
