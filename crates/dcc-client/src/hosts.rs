@@ -5,7 +5,8 @@
 //! - A list that does not parse is an error naming the token (exit 106); distcc 3.4 logs the
 //!   error and compiles locally instead (see docs/decisions/client.md).
 //! - An empty list, or none at all, is distcc's warning and a local compile.
-//! - `+zeroconf` is not supported: a warning, and the other hosts are used.
+//! - `+zeroconf` is replaced, where it stood, by the helpers found over mDNS
+//!   ([`crate::zeroconf`]).
 //! - Hosts that can never work from this client are left out with a warning: `,auth`
 //!   (GSS-API is not built in). `,down` hosts are left out silently, as distcc does.
 //!   `,secure` hosts are used (crate::secure); a missing key fails the host when it is tried.
@@ -43,11 +44,7 @@ pub fn load(cfg: &Config, env: &dyn Env) -> Result<Hosts, HostsError> {
         Err(e) => return Err(e),
     };
     if list.zeroconf {
-        dcc_log!(
-            Level::Warning,
-            "dcc_get_hostlist",
-            "+zeroconf is not supported by this distcc; using the other hosts"
-        );
+        list.splice_zeroconf(crate::zeroconf::hosts(cfg, env));
     }
     if list.randomize {
         // distcc seeds rand() with its pid; any seed that differs between clients will do.

@@ -348,7 +348,6 @@ fn unsupported_host_options_are_skipped_with_a_warning() {
     for (list, text) in [
         ("127.0.0.1,auth", "GSS-API"),
         ("127.0.0.1,secure", "make one with distcc-keygen"),
-        ("+zeroconf", "zeroconf is not supported"),
     ] {
         let mut c = client::ours(&w, list);
         c.args(["gcc", "-c", "x.c", "-o", "x.o"]);
