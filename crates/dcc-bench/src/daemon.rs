@@ -137,6 +137,28 @@ pub struct DaemonSpec {
     pub whitelist: PathBuf,
     /// A directory put first on the daemon's PATH (stand-in compilers).
     pub extra_path: Option<PathBuf>,
+    /// More options (our secure transport's keys).
+    pub extra_args: Vec<String>,
+}
+
+/// Options of [`Daemon::loopback`] beyond the implementation.
+#[derive(Debug, Clone, Default)]
+pub struct LoopOpts {
+    pub jobs: usize,
+    /// Names the log file.
+    pub tag: String,
+    pub extra_path: Option<PathBuf>,
+    pub extra_args: Vec<String>,
+}
+
+impl LoopOpts {
+    pub fn new(jobs: usize, tag: &str) -> LoopOpts {
+        LoopOpts {
+            jobs,
+            tag: tag.to_owned(),
+            ..LoopOpts::default()
+        }
+    }
 }
 
 /// A running daemon, stopped (its whole process group) on drop.
@@ -178,16 +200,8 @@ pub fn free_port() -> Result<u16> {
 }
 
 impl Daemon {
-    /// A daemon on 127.0.0.1 with a free port, TMPDIR and log under `work`, and `extra_path`
-    /// first on its PATH.
-    pub fn loopback(
-        bins: &Bins,
-        imp: Impl,
-        jobs: usize,
-        work: &Path,
-        tag: &str,
-        extra_path: Option<&Path>,
-    ) -> Result<Daemon> {
+    /// A daemon on 127.0.0.1 with a free port, TMPDIR and log under `work`.
+    pub fn loopback(bins: &Bins, imp: Impl, work: &Path, o: &LoopOpts) -> Result<Daemon> {
         let mut last = None;
         // The port can be taken between probing and binding: try a few.
         for _ in 0..5 {
@@ -197,12 +211,21 @@ impl Daemon {
                 port,
                 listen: Some("127.0.0.1".into()),
                 allow: "127.0.0.1".into(),
-                jobs,
-                log: shared_dir(&work.join("logs"))?
-                    .join(format!("{tag}-{}-{port}.log", imp.label())),
+                jobs: o.jobs,
+                log: shared_dir(&work.join("logs"))?.join(format!(
+                    "{}-{}-{port}.log",
+                    o.tag,
+                    imp.label()
+                )),
                 tmp: shared_dir(&work.join("tmp"))?,
                 whitelist: whitelist_dir(work)?,
-                extra_path: extra_path.map(Path::to_path_buf),
+                extra_path: o.extra_path.clone(),
+                // Only ours knows them.
+                extra_args: if imp == Impl::Ours {
+                    o.extra_args.clone()
+                } else {
+                    Vec::new()
+                },
             };
             match Daemon::start(bins, &spec, Command::new(bins.daemon(imp))) {
                 Ok(d) => return Ok(d),
@@ -225,6 +248,7 @@ impl Daemon {
         if let Some(l) = &spec.listen {
             cmd.args(["--listen", l]);
         }
+        cmd.args(&spec.extra_args);
         let mut path = String::new();
         if let Some(p) = &spec.extra_path {
             path.push_str(&p.to_string_lossy());

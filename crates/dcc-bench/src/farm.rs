@@ -223,6 +223,7 @@ fn farm_build(
             tmp: farm.tmp.clone(),
             whitelist: farm.whitelist.clone(),
             extra_path: Some(farm.standin_bin.clone()),
+            extra_args: Vec::new(),
         };
         daemons.push(Daemon::start(bins, &spec, h.command(bins.daemon(imp)))?);
     }

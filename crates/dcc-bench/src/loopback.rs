@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::daemon::{Bins, Daemon, Impl, shared_dir};
+use crate::daemon::{Bins, Daemon, Impl, LoopOpts, shared_dir};
 use crate::error::{BenchError, Result};
 use crate::measure;
 use crate::record::{Record, Sink};
@@ -109,22 +109,9 @@ pub fn run(cfg: &Config, bins: &Bins, sink: &mut Sink) -> Result<()> {
 fn bench_workload(cfg: &Config, bins: &Bins, sink: &mut Sink, w: &Workload) -> Result<()> {
     let goals = w.goals(cfg.units);
     let units = w.take(cfg.units).len();
-    let ours = Daemon::loopback(
-        bins,
-        Impl::Ours,
-        2,
-        &cfg.work,
-        &format!("loop-{}", w.name),
-        None,
-    )?;
-    let deb = Daemon::loopback(
-        bins,
-        Impl::Debian,
-        2,
-        &cfg.work,
-        &format!("loop-{}", w.name),
-        None,
-    )?;
+    let o = LoopOpts::new(2, &format!("loop-{}", w.name));
+    let ours = Daemon::loopback(bins, Impl::Ours, &cfg.work, &o)?;
+    let deb = Daemon::loopback(bins, Impl::Debian, &cfg.work, &o)?;
     let daemon = |i: Impl| if i == Impl::Ours { &ours } else { &deb };
     let ways = ways(cfg.cross.contains(&w.name));
     let rounds = cfg.rounds(&w.name);

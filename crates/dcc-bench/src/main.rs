@@ -13,9 +13,10 @@
 //!
 //! Supporting pieces: [`config`] (the `BENCH_*` knobs), [`daemon`] (starting either daemon),
 //! [`measure`] (wait4 rusage, perf, callgrind, RSS), [`workload`] (the shared C workloads),
-//! [`record`] (the results file), [`meta`] (machine and versions). Every distributed build
-//! runs with `DISTCC_FALLBACK=0` and its daemon's `COMPILE_OK` lines are counted, so a number
-//! never silently measures a local compile.
+//! [`record`] (the results file), [`meta`] (machine and versions), [`secure`] (keys for
+//! our `,secure` transport). Every distributed build runs with `DISTCC_FALLBACK=0` and its
+//! daemon's `COMPILE_OK` lines are counted, so a number never silently measures a local
+//! compile.
 
 mod config;
 mod daemon;
@@ -26,6 +27,7 @@ mod master;
 mod measure;
 mod meta;
 mod record;
+mod secure;
 mod service;
 mod wire;
 mod workload;

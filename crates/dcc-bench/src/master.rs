@@ -19,11 +19,12 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::daemon::{Bins, Daemon, Impl};
+use crate::daemon::{Bins, Daemon, Impl, LoopOpts};
 use crate::error::{BenchError, Result, io};
 use crate::loopback::client_env;
 use crate::measure;
 use crate::record::{Record, Sink};
+use crate::secure::{Keys, is_secure};
 use crate::workload::Workload;
 
 /// The client configurations measured: (client, host options).
@@ -33,13 +34,16 @@ pub const CLIENTS: &[(Impl, &str)] = &[
     (Impl::Ours, ",lzo"),
     (Impl::Debian, ",lzo"),
     (Impl::Ours, ",zstd"),
+    (Impl::Ours, ",secure"),
 ];
 
-/// `plain`, `lzo` or `zstd` for host options `opts`.
+/// `plain`, `lzo`, `zstd`, `secure` or `secure+zstd` for host options `opts`.
 pub fn protocol_label(opts: &str) -> &'static str {
     match opts {
         ",lzo" => "lzo",
         ",zstd" => "zstd",
+        ",secure" => "secure",
+        ",secure,zstd" => "secure+zstd",
         _ => "plain",
     }
 }
@@ -49,8 +53,13 @@ pub fn run(cfg: &Config, bins: &Bins, sink: &mut Sink) -> Result<()> {
     let units = w.take(cfg.cpu_units);
     let dir = cfg.work.join("master");
     std::fs::create_dir_all(&dir).map_err(io("mkdir master"))?;
-    let ours = Daemon::loopback(bins, Impl::Ours, 2, &cfg.work, "master", None)?;
-    let deb = Daemon::loopback(bins, Impl::Debian, 2, &cfg.work, "master", None)?;
+    let keys = Keys::make(&cfg.bin_dir, &cfg.work)?;
+    let o = LoopOpts {
+        extra_args: keys.as_ref().map(Keys::daemon_args).unwrap_or_default(),
+        ..LoopOpts::new(2, "master")
+    };
+    let ours = Daemon::loopback(bins, Impl::Ours, &cfg.work, &o)?;
+    let deb = Daemon::loopback(bins, Impl::Debian, &cfg.work, &o)?;
     let daemon = |i: Impl| if i == Impl::Ours { &ours } else { &deb };
     let perf = measure::perf_available();
     if !perf {
@@ -89,6 +98,9 @@ pub fn run(cfg: &Config, bins: &Bins, sink: &mut Sink) -> Result<()> {
             }
             // Through each client.
             for &(client, opts) in CLIENTS {
+                if is_secure(opts) && keys.is_none() {
+                    continue;
+                }
                 let d = daemon(client);
                 let mut cmd = base(bins.client(client));
                 cmd.arg("gcc")
@@ -97,6 +109,11 @@ pub fn run(cfg: &Config, bins: &Bins, sink: &mut Sink) -> Result<()> {
                     .arg(&obj);
                 for (k, v) in client_env(&cfg.work, "master", d.port, 2, opts)? {
                     cmd.env(k, v);
+                }
+                if let (true, Some(k)) = (is_secure(opts), &keys) {
+                    for (n, v) in k.client_env(d.port)? {
+                        cmd.env(n, v);
+                    }
                 }
                 let label = format!("{}-{}", client.label(), protocol_label(opts));
                 let u = checked(&mut cmd, &label)?;

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::daemon::{Bins, Daemon, Impl};
+use crate::daemon::{Bins, Daemon, Impl, LoopOpts};
 use crate::error::{BenchError, Result, io};
 use crate::farm::{DEBIAN_WHITELIST, STANDIN, build_standin};
 use crate::loopback::{check_remote, client_env};
@@ -174,22 +174,12 @@ pub fn run(cfg: &Config, bins: &Bins, sink: &mut Sink) -> Result<()> {
         eprintln!("  {DEBIAN_WHITELIST}/{STANDIN} is missing: skipping the null-compiler load");
     }
     let jobs_opt = cfg.daemon_jobs;
-    let ours = Daemon::loopback(
-        bins,
-        Impl::Ours,
-        jobs_opt,
-        &cfg.work,
-        "daemon",
-        Some(&standin),
-    )?;
-    let deb = Daemon::loopback(
-        bins,
-        Impl::Debian,
-        jobs_opt,
-        &cfg.work,
-        "daemon",
-        Some(&standin),
-    )?;
+    let o = LoopOpts {
+        extra_path: Some(standin),
+        ..LoopOpts::new(jobs_opt, "daemon")
+    };
+    let ours = Daemon::loopback(bins, Impl::Ours, &cfg.work, &o)?;
+    let deb = Daemon::loopback(bins, Impl::Debian, &cfg.work, &o)?;
     std::thread::sleep(Duration::from_secs(1));
     for d in [&ours, &deb] {
         let r = d.rss();

@@ -10,12 +10,13 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::daemon::{Bins, Daemon, Impl};
+use crate::daemon::{Bins, Daemon, Impl, LoopOpts};
 use crate::error::{BenchError, Result, io};
 use crate::loopback::{check_remote, client_env};
 use crate::master::protocol_label;
 use crate::measure;
 use crate::record::{Record, Sink};
+use crate::secure::{Keys, is_secure};
 use crate::workload::{self, Workload};
 
 /// A proxy that forwards every connection to `target` and counts the bytes.
@@ -120,37 +121,42 @@ fn pump(mut from: TcpStream, mut to: TcpStream, count: &AtomicU64) {
 }
 
 /// The stacks measured: (implementation, host options).
-pub const STACKS: &[(Impl, &str)] = crate::master::CLIENTS;
+pub const STACKS: &[(Impl, &str)] = &[
+    (Impl::Ours, ""),
+    (Impl::Debian, ""),
+    (Impl::Ours, ",lzo"),
+    (Impl::Debian, ",lzo"),
+    (Impl::Ours, ",zstd"),
+    (Impl::Ours, ",secure"),
+    (Impl::Ours, ",secure,zstd"),
+];
 
 pub fn run(cfg: &Config, bins: &Bins, sink: &mut Sink) -> Result<()> {
+    let keys = Keys::make(&cfg.bin_dir, &cfg.work)?;
     for name in &cfg.wire_workloads {
         let w = Workload::prepare(name, &cfg.workload_script, &cfg.workload_cache)?;
         let goals = w.goals(cfg.units);
         let units = w.take(cfg.units).len();
-        let ours = Daemon::loopback(
-            bins,
-            Impl::Ours,
-            2,
-            &cfg.work,
-            &format!("wire-{name}"),
-            None,
-        )?;
-        let deb = Daemon::loopback(
-            bins,
-            Impl::Debian,
-            2,
-            &cfg.work,
-            &format!("wire-{name}"),
-            None,
-        )?;
+        let o = LoopOpts {
+            extra_args: keys.as_ref().map(Keys::daemon_args).unwrap_or_default(),
+            ..LoopOpts::new(2, &format!("wire-{name}"))
+        };
+        let ours = Daemon::loopback(bins, Impl::Ours, &cfg.work, &o)?;
+        let deb = Daemon::loopback(bins, Impl::Debian, &cfg.work, &o)?;
         for &(imp, opts) in STACKS {
+            if is_secure(opts) && keys.is_none() {
+                continue;
+            }
             let d = if imp == Impl::Ours { &ours } else { &deb };
             let proxy = Proxy::start(SocketAddr::from(([127, 0, 0, 1], d.port)))?;
             let label = format!("{}-{}", imp.label(), protocol_label(opts));
             let dir = cfg.work.join(format!("wire-{name}-{label}"));
             workload::fresh_dir(&dir)?;
             let before = d.count("COMPILE_OK");
-            let env = client_env(&cfg.work, &label, proxy.port, 2, opts)?;
+            let mut env = client_env(&cfg.work, &label, proxy.port, 2, opts)?;
+            if let (true, Some(k)) = (is_secure(opts), &keys) {
+                env.extend(k.client_env(proxy.port)?);
+            }
             let cc = format!("{} gcc", bins.client(imp).display());
             let mut cmd = workload::make(&dir, &w.makefile, 2, &cc, &goals, &env);
             let err_path = dir.join("make.stderr");
