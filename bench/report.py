@@ -388,32 +388,39 @@ def charts(outdir, loop, master, wire, daemon, farm):
         save(fig, "loopback.png")
     if master:
         cs = list(master)
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(8, 3.2))
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(8, 3.4))
         cpp = [master[c][0] for c in cs]
         cl = [master[c][1] for c in cs]
-        names = [c.replace("ours", "rs").replace("distcc", "3.4") for c in cs]
-        a1.bar(names, cpp, label="gcc -E", color="#bbbbbb")
-        a1.bar(names, cl, bottom=cpp, label="client", color=[COLORS["ours" if c.startswith("ours") else "distcc"] for c in cs])
-        a1.set_ylabel("ms CPU per compile (mean over lua units)")
+        names = [c.replace("ours-", "rs ").replace("distcc-", "3.4 ") for c in cs]
+        colors = [COLORS["ours" if c.startswith("ours") else "distcc"] for c in cs]
+        a1.bar(names, cpp, color="#bbbbbb")
+        a1.bar(names, cl, bottom=cpp, color=colors)
+        from matplotlib.patches import Patch
+        a1.legend(handles=[Patch(color="#bbbbbb", label="gcc -E"),
+                           Patch(color=COLORS["ours"], label="client: distcc-rs"),
+                           Patch(color=COLORS["distcc"], label="client: distcc 3.4")], fontsize=7)
+        a1.set_ylabel("ms CPU per compile (lua, mean)")
         a1.set_title("Master CPU per compile")
-        a1.legend(fontsize=7)
         a1.tick_params(axis="x", labelrotation=30)
-        a2.bar(names, [master[c][2] for c in cs], color=[COLORS["ours" if c.startswith("ours") else "distcc"] for c in cs])
-        a2.set_title("Distribution ceiling (remote cores per master core)")
+        a2.bar(names, [master[c][2] for c in cs], color=colors)
+        a2.set_ylabel("local compile CPU / master CPU")
+        a2.set_title("Distribution ceiling")
         a2.tick_params(axis="x", labelrotation=30)
         save(fig, "master.png")
     if wire:
-        ks = list(wire)
-        fig, ax = plt.subplots(figsize=(8, 3.2))
-        names = [f"{w}\n{'rs' if i == 'ours' else '3.4'} {p}" for w, i, p in ks]
-        up = [wire[k][0] / 1048576 for k in ks]
-        down = [wire[k][1] / 1048576 for k in ks]
-        ax.bar(names, up, label="up (source)", color="#1f77b4")
-        ax.bar(names, down, bottom=up, label="down (object)", color="#aec7e8")
-        ax.set_ylabel("MiB per build")
-        ax.set_title("Wire bytes per build")
-        ax.legend(fontsize=7)
-        ax.tick_params(axis="x", labelsize=7)
+        ws = list(dict.fromkeys(w for w, _, _ in wire))
+        fig, axes = plt.subplots(1, len(ws), figsize=(4.2 * len(ws), 3.4), squeeze=False)
+        for ax, w in zip(axes[0], ws):
+            ks = [k for k in wire if k[0] == w]
+            names = [f"{'rs' if i == 'ours' else '3.4'}\n{p}" for _, i, p in ks]
+            up = [wire[k][0] / 1048576 for k in ks]
+            down = [wire[k][1] / 1048576 for k in ks]
+            ax.bar(names, up, label="up (source)", color="#1f77b4")
+            ax.bar(names, down, bottom=up, label="down (object)", color="#aec7e8")
+            ax.set_ylabel("MiB per build")
+            ax.set_title(f"Wire bytes per {w} build")
+            ax.legend(fontsize=7)
+            ax.tick_params(axis="x", labelsize=7)
         save(fig, "wire.png")
     if daemon:
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(8, 3.2))
