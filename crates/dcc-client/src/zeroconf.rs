@@ -111,8 +111,8 @@ pub fn hosts(cfg: &Config, env: &dyn Env) -> Vec<HostSpec> {
 }
 
 fn find(cfg: &Config, env: &dyn Env) -> Result<Vec<HostSpec>, ZeroconfError> {
-    let dir = DistccDir::from_env(env, cfg.home.as_deref().map(Path::new))
-        .map_err(ZeroconfError::Dir)?;
+    let dir =
+        DistccDir::from_env(env, cfg.home.as_deref().map(Path::new)).map_err(ZeroconfError::Dir)?;
     let zdir = dir.path().join(SUBDIR);
     let hosts_file = zdir.join(HOSTS_FILE);
     // The common case: a live browser's file.
@@ -352,7 +352,9 @@ mod tests {
         assert_eq!(hosts.len(), 2);
         assert_eq!(hosts[0].limit, 4);
         assert_eq!(hosts[1].limit, 2);
-        assert!(matches!(&hosts[1].kind, dcc_hosts::HostKind::Tcp { host, port: 3700 } if host == "fd00::2"));
+        assert!(
+            matches!(&hosts[1].kind, dcc_hosts::HostKind::Tcp { host, port: 3700 } if host == "fd00::2")
+        );
         let atime = std::fs::metadata(&p).unwrap().accessed().unwrap();
         assert!(atime > old + Duration::from_secs(3000), "atime was set");
         // An old mtime is stale. A recent atime is left alone (no write per compile); that

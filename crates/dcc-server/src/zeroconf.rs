@@ -225,7 +225,13 @@ pub fn publish(cfg: &Config, env: &ServerEnv) -> Option<Announcement> {
             "failed to determine CC version, not registering DNS-SD service subtype"
         );
     }
-    match announce(cfg.listen, cfg.port, options::ncpus(), cfg.jobs, id.as_ref()) {
+    match announce(
+        cfg.listen,
+        cfg.port,
+        options::ncpus(),
+        cfg.jobs,
+        id.as_ref(),
+    ) {
         Ok(a) => {
             dcc_log!(
                 Level::Info,

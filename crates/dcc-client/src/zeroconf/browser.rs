@@ -59,6 +59,10 @@ const TICK: Duration = Duration::from_millis(200);
 const PROBE_LIMIT: Duration = Duration::from_secs(10);
 /// The largest `/jobs` written (distcc's daemon allows at most 200 jobs).
 const MAX_JOBS: i64 = 9999;
+/// At most this many helpers are listed: a LAN full of fake announcements must not grow the
+/// file past what clients read ([`super::MAX_FILE_SIZE`] holds nearly 2000 of the longest
+/// lines).
+pub const MAX_HELPERS: usize = 1000;
 
 /// Start a browser for `zdir` in the background. `path` is the client's `PATH`, where the
 /// browser looks for `cc`. Only for a single-threaded process (the `distcc` binary): a fork of
@@ -172,9 +176,9 @@ fn find_compiler(path: &OsStr, name: &str, me: Option<&Path>) -> Option<PathBuf>
             let exec = std::fs::metadata(p)
                 .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
             let real = p.canonicalize().ok();
-            let distcc = real.as_deref().is_some_and(|r| {
-                Some(r) == me || r.file_name().is_some_and(|f| f == "distcc")
-            });
+            let distcc = real
+                .as_deref()
+                .is_some_and(|r| Some(r) == me || r.file_name().is_some_and(|f| f == "distcc"));
             exec && !distcc
         })
 }
@@ -322,6 +326,8 @@ fn apply(
 ) -> bool {
     match ev {
         ServiceEvent::ServiceResolved(r) => {
+            // Names come from the network: escaped in our log.
+            let name = r.get_fullname().escape_debug();
             let sub = r.get_subtype().as_deref();
             if !matches(
                 wanted,
@@ -334,9 +340,8 @@ fn apply(
                 dcc_log!(
                     Level::Info,
                     "browse_reply",
-                    "ignoring service {} ({})",
-                    r.get_fullname(),
-                    sub.unwrap_or("no subtype")
+                    "ignoring service {name} ({})",
+                    sub.unwrap_or("no subtype").escape_debug()
                 );
                 return gone;
             }
@@ -345,8 +350,7 @@ fn apply(
                 dcc_log!(
                     Level::Warning,
                     "resolve_reply",
-                    "no usable address for service '{}'",
-                    r.get_fullname()
+                    "no usable address for service '{name}'"
                 );
                 return false;
             };
@@ -361,11 +365,18 @@ fn apply(
             if found.get(r.get_fullname()) == Some(&f) {
                 return false;
             }
+            if found.len() >= MAX_HELPERS && !found.contains_key(r.get_fullname()) {
+                dcc_log!(
+                    Level::Warning,
+                    "browse_reply",
+                    "more than {MAX_HELPERS} helpers: not listing {name}"
+                );
+                return false;
+            }
             dcc_log!(
                 Level::Info,
                 "browse_reply",
-                "new service: {} at {}",
-                r.get_fullname(),
+                "new service: {name} at {}",
                 f.line()
             );
             found.insert(r.get_fullname().to_owned(), f);
@@ -374,11 +385,8 @@ fn apply(
         ServiceEvent::ServiceRemoved(_, name) => {
             let gone = found.remove(&name).is_some();
             if gone {
-                dcc_log!(
-                    Level::Info,
-                    "browse_reply",
-                    "Removed service: {name}"
-                );
+                let name = name.escape_debug();
+                dcc_log!(Level::Info, "browse_reply", "Removed service: {name}");
             }
             gone
         }
@@ -571,7 +579,12 @@ mod tests {
             Some("X86_64-linux-gnu"),
             Some("12")
         ));
-        assert!(!matches(Some(&ours), None, Some("x86_64-linux-gnu"), Some("14")));
+        assert!(!matches(
+            Some(&ours),
+            None,
+            Some("x86_64-linux-gnu"),
+            Some("14")
+        ));
         assert!(!matches(Some(&ours), None, None, None));
         // Our compiler unknown: every helper, as distcc browses the plain type then.
         assert!(matches(None, None, None, None));
