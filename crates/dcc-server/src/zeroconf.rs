@@ -16,7 +16,9 @@
 //!   responder. With `--listen ADDR` mDNS runs on ADDR's interface only.
 //! - Where distcc cannot reach Avahi it exits (EXIT_CONNECT_FAILED); with no Avahi to reach we
 //!   only warn when the responder cannot start and keep serving: an unannounced helper is still
-//!   a helper.
+//!   a helper. mdns-sd finds interfaces through netlink; where a sandbox forbids it (systemd's
+//!   `RestrictAddressFamilies` without `AF_NETLINK`) it would announce nothing without a word,
+//!   so [`publish`] checks first and says so.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -152,6 +154,24 @@ fn names() -> (String, String) {
     (format!("distcc@{host}"), format!("{label}.local."))
 }
 
+/// Whether this process may open a netlink socket: mdns-sd lists interfaces with getifaddrs,
+/// which needs one.
+pub fn netlink() -> std::io::Result<()> {
+    // SAFETY: socket(2) with constant arguments; the descriptor is closed at once.
+    unsafe {
+        let fd = libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_ROUTE,
+        );
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        libc::close(fd);
+    }
+    Ok(())
+}
+
 /// A running announcement; dropping it withdraws it.
 pub struct Announcement {
     mdns: ServiceDaemon,
@@ -215,6 +235,16 @@ pub enum ZeroconfError {
 /// the daemon's life.
 pub fn publish(cfg: &Config, env: &ServerEnv) -> Option<Announcement> {
     if !cfg.zeroconf {
+        return None;
+    }
+    if let Err(e) = netlink() {
+        // mdns-sd would start, find no interface and announce nothing, silently.
+        dcc_log!(
+            Level::Warning,
+            "dcc_zeroconf_register",
+            "cannot list network interfaces (netlink: {e}); the daemon is not announced over \
+             mDNS (a systemd unit needs AF_NETLINK in RestrictAddressFamilies)"
+        );
         return None;
     }
     let id = CompilerId::probe(&env.path);

@@ -23,6 +23,9 @@
 //!   mtime is recent (see the parent module). The browser leaves once the file's atime is
 //!   older than [`IDLE`] (distcc: 20 s), and sets the mtime of the file it abandons to the
 //!   epoch so that the next client starts a new browser instead of trusting it.
+//! - When mDNS cannot start (or stops) the browser lives on with the list it has, empty at
+//!   worst, and says why in its log: a browser that died at once would be started again, and
+//!   waited for, by every compile.
 //! - It logs to `zeroconf/browser.log` (distcc's browser logs to syslog).
 
 use std::collections::BTreeMap;
@@ -106,6 +109,25 @@ pub fn spawn(zdir: &Path, path: Option<&OsStr>) -> io::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Whether this process may open a netlink socket: mdns-sd lists interfaces with getifaddrs,
+/// which uses one (a systemd unit without `AF_NETLINK` in `RestrictAddressFamilies` forbids
+/// it, and mDNS then has no interface).
+pub fn netlink() -> io::Result<()> {
+    // SAFETY: socket(2) with constant arguments; the descriptor is closed at once.
+    unsafe {
+        let fd = libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_ROUTE,
+        );
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        libc::close(fd);
+    }
+    Ok(())
 }
 
 /// The number of threads of this process (`/proc/self/status`).
@@ -459,27 +481,29 @@ pub fn run(zdir: &Path, path: Option<&OsStr>) -> i32 {
             "Warning, failed to get CC version and machine type."
         ),
     }
-    let mdns = match ServiceDaemon::new() {
-        Ok(m) => m,
-        Err(e) => {
-            dcc_log!(Level::Critical, "daemon_proc", "mDNS failed to start: {e}");
-            return 1;
-        }
-    };
-    let events = match mdns.browse(&format!("{SERVICE_TYPE}.local.")) {
-        Ok(r) => r,
-        Err(e) => {
-            dcc_log!(Level::Critical, "daemon_proc", "browsing failed: {e}");
-            let _ = mdns.shutdown();
-            return 1;
-        }
-    };
+    if let Err(e) = netlink() {
+        dcc_log!(
+            Level::Critical,
+            "daemon_proc",
+            "cannot list network interfaces (netlink: {e}): no helper will be found"
+        );
+    }
+    // Without mDNS the browser still runs, with an empty list: a browser that died at once
+    // would be started again, and waited for, by every compile.
+    let mdns = ServiceDaemon::new()
+        .map_err(|e| dcc_log!(Level::Critical, "daemon_proc", "mDNS failed to start: {e}"))
+        .ok();
+    let events = mdns.as_ref().and_then(|m| {
+        m.browse(&format!("{SERVICE_TYPE}.local."))
+            .map_err(|e| dcc_log!(Level::Critical, "daemon_proc", "browsing failed: {e}"))
+            .ok()
+    });
     let hosts = zdir.join(HOSTS_FILE);
-    let why = browse(&events, &hosts, id.as_ref());
+    let why = browse(events, &hosts, id.as_ref());
     dcc_log!(Level::Info, "daemon_proc", "{why}");
     // Clients must not trust the list of a browser that is gone.
     let _ = set_mtime(&hosts, SystemTime::UNIX_EPOCH);
-    if let Ok(rx) = mdns.shutdown() {
+    if let Some(rx) = mdns.as_ref().and_then(|m| m.shutdown().ok()) {
         let _ = rx.recv_timeout(Duration::from_secs(1));
     }
     dcc_log!(Level::Info, "daemon_proc", "zeroconf daemon ended.");
@@ -487,8 +511,9 @@ pub fn run(zdir: &Path, path: Option<&OsStr>) -> i32 {
 }
 
 /// Keep `hosts` current until nobody uses it; why it stopped.
+/// `events` is `None` when mDNS could not start: the list then stays empty.
 fn browse(
-    events: &mdns_sd::Receiver<ServiceEvent>,
+    mut events: Option<mdns_sd::Receiver<ServiceEvent>>,
     hosts: &Path,
     wanted: Option<&CompilerId>,
 ) -> &'static str {
@@ -498,12 +523,20 @@ fn browse(
     let mut written = false;
     let mut last_mark = start;
     loop {
-        let mut dirty = match events.recv_timeout(TICK) {
-            Ok(ev) => apply(&mut found, wanted, ev),
-            Err(mdns_sd::RecvTimeoutError::Timeout) => false,
-            Err(mdns_sd::RecvTimeoutError::Disconnected) => return "mDNS browsing ended.",
-        };
-        while let Ok(ev) = events.try_recv() {
+        let mut dirty = false;
+        match &events {
+            None => std::thread::sleep(TICK),
+            Some(rx) => match rx.recv_timeout(TICK) {
+                Ok(ev) => dirty = apply(&mut found, wanted, ev),
+                Err(mdns_sd::RecvTimeoutError::Timeout) => {}
+                Err(mdns_sd::RecvTimeoutError::Disconnected) => {
+                    // Keep the last list, which is likely still right, until unused.
+                    dcc_log!(Level::Critical, "daemon_proc", "mDNS browsing ended.");
+                    events = None;
+                }
+            },
+        }
+        while let Some(ev) = events.as_ref().and_then(|rx| rx.try_recv().ok()) {
             dirty |= apply(&mut found, wanted, ev);
         }
         let now = Instant::now();
