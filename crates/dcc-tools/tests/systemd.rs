@@ -122,7 +122,7 @@ fn units_run_distccd_as_the_guide_does() {
             "NoNewPrivileges=yes",
             "ProtectSystem=strict",
             "PrivateTmp=yes",
-            "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+            "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK",
         ] {
             assert!(text.lines().any(|l| l == line), "{unit}: no {line}");
         }
