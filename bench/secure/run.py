@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The secure transport and zstd, measured (docs/security/secure-transport.md).
 
-usage: python3 bench/secure/run.py [--link] [--runs N] [--jobs N] [--out FILE]
+usage: python3 bench/secure/run.py [--link] [--runs N] [--jobs N] [--out FILE] [--auth-only]
 
 1. Builds the release binaries (distcc, distccd, distcc-keygen) and prepares the lua workload.
 2. For each mode (plain, lzo, zstd, secure+lzo, secure+zstd): `make -jN` of lua through our
@@ -256,6 +256,8 @@ def main():
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=4)
     ap.add_argument("--out", default="/tmp/secure-bench.md")
+    ap.add_argument("--auth-only", action="store_true",
+                    help="only the per-job cost of authentication, on loopback")
     args = ap.parse_args()
     w = World(args)
     out = [f"secure transport benchmark, {time.strftime('%Y-%m-%d')}, "
@@ -264,7 +266,8 @@ def main():
     try:
         port = free_port()
         procs.append(w.daemon("127.0.0.1", port, "127.0.0.1"))
-        measure(w, "loopback", ("127.0.0.1", port), None, 0, out)
+        if not args.auth_only:
+            measure(w, "loopback", ("127.0.0.1", port), None, 0, out)
         auth_cost(w, "loopback", f"127.0.0.1:{port}", None, out)
         if args.link:
             netns_up()

@@ -85,7 +85,9 @@ impl fmt::Display for Verdict {
 /// The client's side of a handshake in progress.
 pub struct Initiator {
     hs: HandshakeState,
-    client: PublicKey,
+    /// Kept to name our public key in a refusal (derived only then: it costs a scalar
+    /// multiplication, and the client pays for every job).
+    local: PrivateKey,
 }
 
 impl fmt::Debug for Initiator {
@@ -117,7 +119,7 @@ impl Initiator {
         Ok((
             Initiator {
                 hs,
-                client: local.public(),
+                local: local.clone(),
             },
             out,
         ))
@@ -148,7 +150,7 @@ impl Initiator {
         if verdict != Verdict::Accepted {
             return Err(SecureError::Refused {
                 verdict,
-                client: self.client,
+                client: self.local.public(),
             });
         }
         Session::from_handshake(self.hs)
