@@ -28,6 +28,7 @@ pub mod blocking;
 mod error;
 pub mod frame;
 pub mod handshake;
+pub mod keygen;
 pub mod keys;
 pub mod known_hosts;
 pub mod tokio_io;

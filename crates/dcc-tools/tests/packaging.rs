@@ -55,9 +55,10 @@ fn expand(src: &str) -> Vec<PathBuf> {
     v
 }
 
-const BINARIES: [&str; 6] = [
+const BINARIES: [&str; 7] = [
     "distcc",
     "distccd",
+    "distcc-keygen",
     "distccmon-text",
     "distccmon-top",
     "lsdistcc",

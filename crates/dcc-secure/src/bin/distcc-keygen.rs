@@ -15,27 +15,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::Parser;
 use dcc_secure::PrivateKey;
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "distcc-keygen",
-    version,
-    about = "Make a key pair for distcc-rs's secure transport (,secure hosts)"
-)]
-struct Args {
-    /// the private key file (the public key goes to FILE.pub)
-    #[arg(short = 'f', long = "file", value_name = "FILE")]
-    file: Option<PathBuf>,
-    /// comment for the public key line (default: user@host)
-    #[arg(short = 'C', long = "comment", value_name = "COMMENT")]
-    comment: Option<String>,
-    /// print the public key line of an existing private key file
-    #[arg(short = 'y', long = "public")]
-    public: bool,
-    /// replace existing key files
-    #[arg(long)]
-    force: bool,
-}
+use dcc_secure::keygen::KeygenOptions as Args;
 
 fn default_file() -> anyhow::Result<PathBuf> {
     if let Some(p) = std::env::var_os("DISTCC_RS_KEY").filter(|v| !v.is_empty()) {

@@ -113,6 +113,12 @@ pub fn distcc() -> Page {
                     Item(",lzo", "Compress with LZO (protocol 2)."),
                     Item(",zstd", "Compress with zstd (distcc-rs daemons only)."),
                     Item(
+                        ",secure",
+                        "Authenticated, encrypted transport (Noise IK) to a distcc-rs daemon \
+                         started with --auth-keys: needs this client's key (distcc-keygen) and \
+                         the daemon's public key in known_hosts. Combines with ,lzo and ,zstd.",
+                    ),
+                    Item(
                         ",cpp",
                         "Pump mode (protocol 3). This client does not implement it: it \
                          preprocesses locally and speaks protocol 2 to such hosts.",
@@ -168,6 +174,16 @@ pub fn distcc() -> Page {
                     Item(
                         "DISTCC_NO_REWRITE_CROSS",
                         "Set: do not rewrite gcc to TRIPLE-gcc before sending.",
+                    ),
+                    Item(
+                        "DISTCC_RS_KEY",
+                        "The client's private key for ,secure hosts (default \
+                         $DISTCC_DIR/client.key, mode 0600; make it with distcc-keygen).",
+                    ),
+                    Item(
+                        "DISTCC_RS_KNOWN_HOSTS",
+                        "Daemon public keys for ,secure hosts, lines HOST[:PORT] KEY \
+                         (default $DISTCC_DIR/known_hosts).",
                     ),
                     Item("TMPDIR", "Temporary files (default /tmp)."),
                     Item(

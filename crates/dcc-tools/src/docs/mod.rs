@@ -24,6 +24,7 @@ pub fn pages() -> Vec<Page> {
         daemon::distccd(),
         client::distccmon_text(),
         distccmon_top(),
+        distcc_keygen(),
         client::lsdistcc(),
         update_distcc_symlinks(),
     ]
@@ -35,6 +36,7 @@ pub fn completion_commands() -> Vec<clap::Command> {
         daemon::distccd_command(),
         crate::cli::Options::command(),
         dcc_monitor::top::Options::command(),
+        dcc_secure::keygen::KeygenOptions::command(),
     ]
 }
 
@@ -76,6 +78,36 @@ fn distccmon_top() -> Page {
                 "SEE ALSO",
                 vec![Para("distcc(1), distccd(1), distccmon-text(1)")],
             ),
+        ],
+    }
+}
+
+/// `distcc-keygen`: its clap parser is the real one (dcc-secure `keygen::KeygenOptions`).
+fn distcc_keygen() -> Page {
+    use crate::man::{Block::*, Section};
+    Page {
+        command: dcc_secure::keygen::KeygenOptions::command(),
+        section: "1",
+        extra: vec![
+            Section::new(
+                "DESCRIPTION",
+                vec![Para(
+                    "Writes an X25519 private key to FILE (mode 0600) and its public line to \
+                     FILE.pub and stdout. Put a client's line in a daemon's --auth-keys file to \
+                     let that client compile there (deleting the line revokes it at once); put a \
+                     daemon's line, after its host name, in a client's known_hosts. See \
+                     docs/security/secure-transport.md.",
+                )],
+            ),
+            Section::new(
+                "FILES",
+                vec![Item(
+                    "FILE",
+                    "Default: $DISTCC_RS_KEY, else $DISTCC_DIR/client.key, else \
+                     ~/.distcc/client.key.",
+                )],
+            ),
+            Section::new("SEE ALSO", vec![Para("distcc(1), distccd(1)")]),
         ],
     }
 }

@@ -1,0 +1,26 @@
+//! The command line of `distcc-keygen` (here, not in the binary, so dcc-tools can generate its
+//! man page and completions from the same definition).
+
+use std::path::PathBuf;
+
+/// `distcc-keygen [-f FILE] [-C COMMENT] [--force]` / `distcc-keygen -y [-f FILE]`.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "distcc-keygen",
+    version,
+    about = "Make a key pair for distcc-rs's secure transport (,secure hosts)"
+)]
+pub struct KeygenOptions {
+    /// the private key file (the public key goes to FILE.pub)
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// comment for the public key line (default: user@host)
+    #[arg(short = 'C', long = "comment", value_name = "COMMENT")]
+    pub comment: Option<String>,
+    /// print the public key line of an existing private key file
+    #[arg(short = 'y', long = "public")]
+    pub public: bool,
+    /// replace existing key files
+    #[arg(long)]
+    pub force: bool,
+}
