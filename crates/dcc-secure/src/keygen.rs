@@ -8,7 +8,12 @@ use std::path::PathBuf;
 #[command(
     name = "distcc-keygen",
     version,
-    about = "Make a key pair for distcc-rs's secure transport (,secure hosts)"
+    about = "Make a key pair for distcc-rs's secure transport (,secure hosts)",
+    long_about = "Make a key pair for distcc-rs's secure transport (,secure hosts).\n\n\
+        Writes an X25519 private key to FILE (mode 0600) and its public line to FILE.pub and \
+        stdout. Put a client's line in a daemon's --auth-keys file to let that client compile \
+        there (deleting the line revokes it at once); put a daemon's line, after its host name, \
+        in a client's known_hosts."
 )]
 pub struct KeygenOptions {
     /// the private key file (the public key goes to FILE.pub)

@@ -90,16 +90,6 @@ fn distcc_keygen() -> Page {
         section: "1",
         extra: vec![
             Section::new(
-                "DESCRIPTION",
-                vec![Para(
-                    "Writes an X25519 private key to FILE (mode 0600) and its public line to \
-                     FILE.pub and stdout. Put a client's line in a daemon's --auth-keys file to \
-                     let that client compile there (deleting the line revokes it at once); put a \
-                     daemon's line, after its host name, in a client's known_hosts. See \
-                     docs/security/secure-transport.md.",
-                )],
-            ),
-            Section::new(
                 "FILES",
                 vec![Item(
                     "FILE",
