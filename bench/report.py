@@ -59,7 +59,6 @@ class Report:
         self.rows = rows
         self.smoke = smoke
         self.meta = next((r for r in rows if r["section"] == "meta" and r["phase"] == "start"), {})
-        self.meta_end = next((r for r in rows if r["section"] == "meta" and r["phase"] == "end"), {})
         self.summary = []  # (figure, distcc, ours, ratio, goal, verdict)
 
     def of(self, section, **kw):
@@ -383,8 +382,9 @@ def charts(outdir, loop, master, wire, daemon, farm):
         ax.axhline(1.0, color="black", lw=0.8, ls="--")
         ax.set_xticks([j + width * (len(ways) - 1) / 2 for j in range(len(ws))], ws)
         ax.set_ylabel("wall time / gcc's (median)")
+        ax.set_ylim(0, max(v for v in loop.values() if v) * 1.3)
         ax.set_title("Loopback: make -j2 through client and daemon on 127.0.0.1")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, ncol=2, loc="upper right")
         save(fig, "loopback.png")
     if master:
         cs = list(master)
@@ -477,10 +477,11 @@ def main():
         os.makedirs(a.charts, exist_ok=True)
         made = charts(a.charts, *(p[1] for p in parts))
     rel = os.path.relpath(a.charts, os.path.dirname(os.path.abspath(a.markdown)))
-    m, e = rep.meta, rep.meta_end
+    m = rep.meta
     sections = {r["name"]: r for r in rows if r["section"] == "section"}
     total = sum(r["elapsed_s"] for r in sections.values())
     durations = ", ".join(f"{k} {v['elapsed_s']:.0f} s" for k, v in sections.items())
+    loads = ", ".join(f"{k} {v['load1_before']:.1f}" for k, v in sections.items())
     doc = ["# Benchmarks", ""]
     if a.smoke:
         doc += ["**Smoke run: tiny repetitions, timings meaningless. Not for publication.**", ""]
@@ -499,8 +500,9 @@ def main():
             f"| distcc 3.4 | Debian package {m.get('distcc_package', '?')} (`{m.get('distcc_version', '?')}`) |",
             f"| distcc-rs | commit {m.get('commit', '?')}{' + uncommitted changes' if m.get('dirty') else ''}, "
             f"{m.get('profile', '?')} build, {m.get('rustc', '?')} |",
-            f"| load average (1 min) | {fmt(m.get('load1'))} at start, {fmt(e.get('load1'))} at end "
-            "(other work on the machine shows in every timing) |",
+            f"| load average (1 min) | {fmt(m.get('load1'))} at the start; before each section: {loads} "
+            "(other work on the machine shows in every timing; the benchmarks' own processes count "
+            "too, the farm's most) |",
             f"| duration | {fmt(total / 60, 1)} min ({durations}) |",
             "", "## Summary", "",
             "| figure | distcc 3.4 | distcc-rs | ours / distcc | goal | |",

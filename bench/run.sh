@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # distcc-rs against Debian's distcc 3.4, measured side by side in one run on this machine.
 #
-#   bash bench/run.sh           the full run (about 20 minutes on 2 cores): writes
+#   bash bench/run.sh           the full run (20-25 minutes on 2 cores): writes
 #                               docs/benchmarks.md, docs/benchmarks/*.png and the raw samples
 #                               docs/benchmarks/results.jsonl
 #   bash bench/run.sh --smoke   CI: tiny repetitions and a small farm; everything goes to a

@@ -144,7 +144,7 @@ impl Config {
                 "BENCH_WIRE_WORKLOADS",
                 if smoke { "lua" } else { "lua zstd" },
             ),
-            trivial_jobs: number(env, "BENCH_TRIVIAL_JOBS", d(400, 20))?,
+            trivial_jobs: number(env, "BENCH_TRIVIAL_JOBS", d(200, 20))?,
             null_jobs: number(env, "BENCH_NULL_JOBS", d(2000, 20))?,
             trivial_conc: number(env, "BENCH_TRIVIAL_CONC", 8)?,
             trivial_reps: number(env, "BENCH_TRIVIAL_REPS", d(5, 1))?,
