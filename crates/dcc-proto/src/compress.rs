@@ -5,8 +5,9 @@
 
 use crate::{Compression, ProtoError, Token, lzo};
 
-/// zstd level for bodies: chosen by measurement (docs/benchmarks.md): level 1 is about as fast as
-/// LZO on preprocessed C while compressing a good deal better.
+/// zstd level for bodies, chosen by measurement (docs/security/secure-transport.md, "zstd
+/// level"): level 1 is the only level that costs the master no more CPU than LZO, and sends
+/// 0.76 of LZO's bytes on the lua and zstd workloads.
 pub const ZSTD_LEVEL: i32 = 1;
 
 /// Append `body` compressed as `c`. An empty body appends nothing.

@@ -74,7 +74,7 @@ fn real_main() -> i32 {
             log_error(&e);
             exit_status(&e)
         }
-        Err(app::LiveError::Terminal(e)) => {
+        Err(e @ (app::LiveError::Terminal(_) | app::LiveError::TerminalGone)) => {
             eprintln!("{PROG}: {e}");
             1
         }

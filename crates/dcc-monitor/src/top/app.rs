@@ -128,6 +128,8 @@ pub enum LiveError {
     State(#[from] StateError),
     #[error("terminal: {0}")]
     Terminal(#[from] io::Error),
+    #[error("the terminal went away")]
+    TerminalGone,
 }
 
 static QUIT: AtomicBool = AtomicBool::new(false);
@@ -185,9 +187,21 @@ fn run_loop(
     let mut next = Instant::now() + interval;
     let mut dirty = true;
     let mut helpers: Vec<Helper> = Vec::new();
+    // A terminal that went away (its emulator killed without a SIGHUP reaching us) can leave
+    // the input ready forever with nothing to read: count wake-ups that carried no key or
+    // resize, and give up if they come far faster than the refresh could explain.
+    let mut idle_wakeups = 0u32;
+    let mut idle_since = Instant::now();
     loop {
         if QUIT.load(Ordering::Relaxed) {
             return Ok(());
+        }
+        if idle_wakeups > 1000 {
+            if idle_since.elapsed() < Duration::from_secs(1) {
+                return Err(LiveError::TerminalGone);
+            }
+            idle_wakeups = 0;
+            idle_since = Instant::now();
         }
         let now = Instant::now();
         if now >= next {
@@ -213,6 +227,7 @@ fn run_loop(
             dirty = false;
         }
         let wait = next.saturating_duration_since(Instant::now()).min(WAKE);
+        let polled = Instant::now();
         if event::poll(wait)? {
             match event::read()? {
                 TermEvent::Key(k) if k.kind != KeyEventKind::Release => {
@@ -221,10 +236,17 @@ fn run_loop(
                     if ctrl_c || matches!(k.code, KeyCode::Char('q') | KeyCode::Esc) {
                         return Ok(());
                     }
+                    idle_wakeups = 0;
                 }
-                TermEvent::Resize(..) => dirty = true,
-                _ => {}
+                TermEvent::Resize(..) => {
+                    dirty = true;
+                    idle_wakeups = 0;
+                }
+                _ => idle_wakeups += 1,
             }
+        } else if polled.elapsed() < wait / 2 {
+            // poll gave up long before its timeout with no event: the input is gone.
+            idle_wakeups += 1;
         }
     }
 }
