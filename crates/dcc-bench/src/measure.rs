@@ -303,7 +303,9 @@ mod tests {
         let me = std::process::id();
         let exe = std::env::current_exe().expect("exe");
         let r = tree_rss(me, &exe);
-        assert_eq!(r.processes, 1);
+        // Other tests of this binary may be spawning a command: between fork and exec that
+        // child still runs this executable and is counted too.
+        assert!(r.processes >= 1, "{r:?}");
         assert!(r.kib > 100, "{r:?}");
     }
 }
