@@ -471,6 +471,10 @@ const FAMILIES: &[(&str, &[Case])] = &[
             ('U', "-MMD -MF dep.d -MP", true),
             ('P', "-MD -MT x -MQ y", true),
             ('P', "-MT", false),
+            // gcc reads the argument after -MT as the target name, not as an option (gcc 12:
+            // `-MT -B/x` writes the rule `-B/x: v.c`), so it is a make target, not a -B.
+            ('P', "-MD -MT -B/x", true),
+            ('P', "-MD -MT -MT -B/x", false),
         ],
     ),
     (
