@@ -5,9 +5,12 @@
 //! - [`log`]: distcc's log line format (`distcc[pid] (function) Warning: message`), written to
 //!   stderr, a file, an inherited fd or syslog. Both binaries use it, so their lines look like
 //!   distcc's and the scripts that grep distcc's logs keep working.
+//! - [`compiler_id`]: the native compiler's identity and the zeroconf subtype built from it,
+//!   the same for the daemon that announces it and the client that browses for it.
 //! - [`env`]: environment access behind a trait, so configuration is parsed up front from a
 //!   typed source and tests never mutate the process environment.
 
+pub mod compiler_id;
 pub mod env;
 pub mod exit;
 pub mod log;

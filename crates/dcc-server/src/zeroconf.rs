@@ -8,7 +8,7 @@
 //! for, so that they only find helpers with their own compiler. We do the same with the
 //! mdns-sd crate, which answers queries itself (no avahi-daemon needed):
 //!
-//! - [`CompilerId::probe`] runs `cc` (else `gcc`) from the daemon's compiler PATH once, at
+//! - [`probe_compiler`] runs `cc` (else `gcc`) from the daemon's compiler PATH once, at
 //!   start-up, for the version and machine; [`subtype`] and [`txt`] build the names and TXT.
 //! - [`publish`] starts the responder after the daemon has detached (mdns-sd runs a thread, and
 //!   threads must not exist before the fork) and returns an [`Announcement`]; dropping it
@@ -20,43 +20,26 @@
 //!   `RestrictAddressFamilies` without `AF_NETLINK`) it would announce nothing without a word,
 //!   so [`publish`] checks first and says so.
 
+use std::ffi::OsStr;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+pub use dcc_common::compiler_id::{CompilerId, SERVICE_TYPE, subtype};
 use dcc_common::{Level, dcc_log};
 use mdns_sd::{IfKind, ServiceDaemon, ServiceInfo, UnregisterStatus};
 
 use crate::options::{self, Config, ServerEnv};
 
-/// The DNS-SD service type (distcc src/zeroconf.h `DCC_DNS_SERVICE_TYPE`).
-pub const SERVICE_TYPE: &str = "_distcc._tcp";
-
-/// How long a compiler may take to answer `-dumpversion` or `-dumpmachine`.
-const PROBE_LIMIT: Duration = Duration::from_secs(10);
-
 /// How long shutdown waits for the goodbye to go out.
 const UNREGISTER_WAIT: Duration = Duration::from_secs(1);
 
-/// The native compiler's identity, as `cc -dumpversion` and `cc -dumpmachine` print it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CompilerId {
-    pub version: String,
-    pub machine: String,
-}
-
-impl CompilerId {
-    /// Ask `cc`, else `gcc`, found on `path` (the daemon's compiler PATH: `DISTCCD_PATH` or
-    /// `PATH`). distcc popens `cc -dumpversion` through the shell; `None` when there is no such
-    /// compiler or it prints nothing.
-    pub fn probe(path: &str) -> Option<CompilerId> {
-        let cc = ["cc", "gcc"].iter().find_map(|n| find_in_path(path, n))?;
-        Some(CompilerId {
-            version: first_word(&cc, "-dumpversion", path)?,
-            machine: first_word(&cc, "-dumpmachine", path)?,
-        })
-    }
+/// Ask `cc`, else `gcc`, found on `path` (the daemon's compiler PATH: `DISTCCD_PATH` or
+/// `PATH`). distcc popens `cc -dumpversion` through the shell; `None` when there is no such
+/// compiler or it prints nothing.
+pub fn probe_compiler(path: &str) -> Option<CompilerId> {
+    let cc = ["cc", "gcc"].iter().find_map(|n| find_in_path(path, n))?;
+    CompilerId::ask(&cc, OsStr::new(path))
 }
 
 /// The first executable `name` in the colon-separated `path`.
@@ -68,60 +51,6 @@ pub fn find_in_path(path: &str, name: &str) -> Option<PathBuf> {
         .find(|p| {
             std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         })
-}
-
-/// Run `cc arg` and return the first word of its output (distcc src/gcc-id.c reads one line
-/// and cuts it at the first blank). A compiler that hangs is killed after [`PROBE_LIMIT`].
-fn first_word(cc: &Path, arg: &str, path: &str) -> Option<String> {
-    let mut child = Command::new(cc)
-        .arg(arg)
-        .env("PATH", path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if start.elapsed() < PROBE_LIMIT => {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-        }
-    }
-    let mut out = String::new();
-    let mut stdout = child.stdout.take()?;
-    std::io::Read::read_to_string(&mut std::io::Read::take(&mut stdout, 4096), &mut out).ok()?;
-    out.split_whitespace().next().map(str::to_owned)
-}
-
-/// distcc src/gcc-id.c `strip_bad_chars`: keep `a-z` and `0-9`, lower-case `A-Z`, turn every
-/// other byte into `-`; at most 63 bytes (distcc copies into a 64-byte buffer first).
-fn dns_label(s: &str) -> String {
-    s.bytes()
-        .take(63)
-        .map(|b| match b {
-            b'a'..=b'z' | b'0'..=b'9' => b as char,
-            b'A'..=b'Z' => b.to_ascii_lowercase() as char,
-            _ => '-',
-        })
-        .collect()
-}
-
-/// The subtype helpers with this compiler are found by:
-/// `_<machine>--<version>._sub._distcc._tcp` (distcc `dcc_make_dnssd_subtype`).
-pub fn subtype(id: &CompilerId) -> String {
-    format!(
-        "_{}--{}._sub.{SERVICE_TYPE}",
-        dns_label(&id.machine),
-        dns_label(&id.version)
-    )
 }
 
 /// The TXT record, in distcc's order. `cc_version` and `cc_machine` are left out when the
@@ -247,7 +176,7 @@ pub fn publish(cfg: &Config, env: &ServerEnv) -> Option<Announcement> {
         );
         return None;
     }
-    let id = CompilerId::probe(&env.path);
+    let id = probe_compiler(&env.path);
     if id.is_none() {
         dcc_log!(
             Level::Warning,
@@ -326,23 +255,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn subtype_is_distccs() {
-        let id = CompilerId {
-            version: "14".into(),
-            machine: "x86_64-linux-gnu".into(),
-        };
-        assert_eq!(subtype(&id), "_x86-64-linux-gnu--14._sub._distcc._tcp");
-        let id = CompilerId {
-            version: "4.2.1".into(),
-            machine: "ARM-Linux_GNUeabi".into(),
-        };
-        assert_eq!(subtype(&id), "_arm-linux-gnueabi--4-2-1._sub._distcc._tcp");
-        // Non-ASCII bytes each become '-'; labels stop at 63 bytes.
-        assert_eq!(dns_label("é1"), "--1");
-        assert_eq!(dns_label(&"a".repeat(100)).len(), 63);
-    }
-
-    #[test]
     fn txt_in_distccs_order() {
         let id = CompilerId {
             version: "14".into(),
@@ -384,14 +296,14 @@ mod tests {
         std::fs::set_permissions(&cc, std::fs::Permissions::from_mode(0o755)).unwrap();
         let path = format!("/nonexistent:{}", dir.path().display());
         assert_eq!(
-            CompilerId::probe(&path),
+            probe_compiler(&path),
             Some(CompilerId {
                 version: "9.3.0".into(),
                 machine: "mips-linux-gnu".into()
             })
         );
         // No compiler at all: no identity (distcc then registers no subtype).
-        assert_eq!(CompilerId::probe("/nonexistent"), None);
+        assert_eq!(probe_compiler("/nonexistent"), None);
     }
 
     #[test]
@@ -401,6 +313,6 @@ mod tests {
         std::fs::write(&cc, "#!/bin/sh\nexit 0\n").unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&cc, std::fs::Permissions::from_mode(0o755)).unwrap();
-        assert_eq!(CompilerId::probe(&dir.path().display().to_string()), None);
+        assert_eq!(probe_compiler(&dir.path().display().to_string()), None);
     }
 }

@@ -31,13 +31,13 @@
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs::{File, FileTimes, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::IpAddr;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
+pub use dcc_common::compiler_id::{CompilerId, SERVICE_TYPE, subtype};
 use dcc_common::log::{Logger, Sink};
 use dcc_common::{Level, dcc_log};
 use mdns_sd::{ServiceDaemon, ServiceEvent};
@@ -45,8 +45,6 @@ use mdns_sd::{ServiceDaemon, ServiceEvent};
 use super::{HOSTS_FILE, LOCK_FILE};
 use crate::config::atoi;
 
-/// The DNS-SD service type (distcc src/zeroconf.h `DCC_DNS_SERVICE_TYPE`).
-pub const SERVICE_TYPE: &str = "_distcc._tcp";
 /// The browser's log, in the zeroconf directory, restarted by each browser.
 pub const LOG_FILE: &str = "browser.log";
 
@@ -58,8 +56,6 @@ pub const SETTLE: Duration = Duration::from_millis(600);
 pub const IDLE: Duration = Duration::from_secs(120);
 /// How often the browser wakes when mDNS is quiet.
 const TICK: Duration = Duration::from_millis(200);
-/// How long a compiler may take to answer `-dumpversion` or `-dumpmachine`.
-const PROBE_LIMIT: Duration = Duration::from_secs(10);
 /// The largest `/jobs` written (distcc's daemon allows at most 200 jobs).
 const MAX_JOBS: i64 = 9999;
 /// At most this many helpers are listed: a LAN full of fake announcements must not grow the
@@ -164,29 +160,16 @@ fn detach() {
     }
 }
 
-/// The native compiler's identity, as `cc -dumpversion` and `cc -dumpmachine` print it.
-/// (distccd has the same probe in dcc-server's zeroconf module, for the subtype it announces.)
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CompilerId {
-    pub version: String,
-    pub machine: String,
-}
-
-impl CompilerId {
-    /// Ask `cc`, else `gcc`, found on `path`, skipping distcc's masquerade links (distcc
-    /// popens `cc -dumpversion` through the shell).
-    pub fn probe(path: &OsStr) -> Option<CompilerId> {
-        let me = std::env::current_exe()
-            .ok()
-            .and_then(|p| p.canonicalize().ok());
-        let cc = ["cc", "gcc"]
-            .iter()
-            .find_map(|n| find_compiler(path, n, me.as_deref()))?;
-        Some(CompilerId {
-            version: first_word(&cc, "-dumpversion", path)?,
-            machine: first_word(&cc, "-dumpmachine", path)?,
-        })
-    }
+/// Ask `cc`, else `gcc`, found on `path`, skipping distcc's masquerade links (distcc
+/// popens `cc -dumpversion` through the shell).
+pub fn probe_compiler(path: &OsStr) -> Option<CompilerId> {
+    let me = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.canonicalize().ok());
+    let cc = ["cc", "gcc"]
+        .iter()
+        .find_map(|n| find_compiler(path, n, me.as_deref()))?;
+    CompilerId::ask(&cc, path)
 }
 
 /// The first executable `name` on `path` that is not distcc itself.
@@ -203,62 +186,6 @@ fn find_compiler(path: &OsStr, name: &str, me: Option<&Path>) -> Option<PathBuf>
                 .is_some_and(|r| Some(r) == me || r.file_name().is_some_and(|f| f == "distcc"));
             exec && !distcc
         })
-}
-
-/// Run `cc arg` and return the first word it prints (distcc src/gcc-id.c).
-fn first_word(cc: &Path, arg: &str, path: &OsStr) -> Option<String> {
-    let mut child = Command::new(cc)
-        .arg(arg)
-        .env("PATH", path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if start.elapsed() < PROBE_LIMIT => {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-        }
-    }
-    let mut out = String::new();
-    child
-        .stdout
-        .take()?
-        .take(4096)
-        .read_to_string(&mut out)
-        .ok()?;
-    out.split_whitespace().next().map(str::to_owned)
-}
-
-/// distcc src/gcc-id.c `strip_bad_chars`: keep `a-z` and `0-9`, lower-case `A-Z`, every other
-/// byte becomes `-`; at most 63 bytes.
-fn dns_label(s: &str) -> String {
-    s.bytes()
-        .take(63)
-        .map(|b| match b {
-            b'a'..=b'z' | b'0'..=b'9' => b as char,
-            b'A'..=b'Z' => b.to_ascii_lowercase() as char,
-            _ => '-',
-        })
-        .collect()
-}
-
-/// `_<machine>--<version>._sub._distcc._tcp` (distcc `dcc_make_dnssd_subtype`).
-pub fn subtype(id: &CompilerId) -> String {
-    format!(
-        "_{}--{}._sub.{SERVICE_TYPE}",
-        dns_label(&id.machine),
-        dns_label(&id.version)
-    )
 }
 
 /// distcc `resolve_reply`: `cpus` defaults to 1 (and is at least 1); `jobs` defaults to 4, and
@@ -467,7 +394,7 @@ pub fn run(zdir: &Path, path: Option<&OsStr>) -> i32 {
     }
     dcc_log!(Level::Info, "daemon_proc", "Zeroconf daemon running.");
     let default_path = OsStr::new("/usr/local/bin:/usr/bin:/bin");
-    let id = CompilerId::probe(path.unwrap_or(default_path));
+    let id = probe_compiler(path.unwrap_or(default_path));
     match &id {
         Some(id) => dcc_log!(
             Level::Info,
@@ -570,20 +497,6 @@ fn browse(
 mod tests {
     use super::*;
     use std::net::{Ipv4Addr, Ipv6Addr};
-
-    #[test]
-    fn subtype_is_distccs() {
-        let id = CompilerId {
-            version: "14".into(),
-            machine: "x86_64-linux-gnu".into(),
-        };
-        assert_eq!(subtype(&id), "_x86-64-linux-gnu--14._sub._distcc._tcp");
-        let id = CompilerId {
-            version: "4.2.1".into(),
-            machine: "ARM-Linux_GNUeabi".into(),
-        };
-        assert_eq!(subtype(&id), "_arm-linux-gnueabi--4-2-1._sub._distcc._tcp");
-    }
 
     #[test]
     fn helpers_match_by_subtype_or_txt() {
@@ -691,13 +604,13 @@ mod tests {
         std::fs::set_permissions(&cc, std::fs::Permissions::from_mode(0o755)).unwrap();
         let path = std::env::join_paths([&masq, &real]).unwrap();
         assert_eq!(
-            CompilerId::probe(&path),
+            probe_compiler(&path),
             Some(CompilerId {
                 version: "12".into(),
                 machine: "aarch64-linux-gnu".into()
             })
         );
-        assert_eq!(CompilerId::probe(masq.as_os_str()), None);
+        assert_eq!(probe_compiler(masq.as_os_str()), None);
     }
 
     #[test]
