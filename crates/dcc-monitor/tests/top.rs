@@ -210,6 +210,12 @@ fn live_screen_in_tmux() {
     tmux.wait_for("the first frame", |s| {
         s.contains("distccmon-top") && s.contains("no jobs running")
     });
+    // A resize redraws the frame at the new width.
+    tmux.run(&["resize-window", "-t", "top", "-x", "100", "-y", "30"]);
+    tmux.wait_for("the frame redrawn 100 columns wide", |s| {
+        let widest = s.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        widest == 100 && s.contains("no jobs running")
+    });
 
     // A job appears (its owner must be alive: a sleep), then finishes.
     let mut owner = Command::new("sleep").arg("60").spawn().unwrap();
@@ -253,5 +259,107 @@ fn live_screen_in_tmux() {
     assert!(
         !screen.contains("distccmon-top"),
         "the screen was given back:\n{screen}"
+    );
+}
+
+/// A terminal that goes away without a SIGHUP reaching us (the emulator's side of the pty
+/// closed; we are not in its session, so the kernel signals nobody): the input then polls
+/// ready forever with nothing to read, and a redraw of an unchanged screen writes nothing.
+/// distccmon-top must leave with an error, not spin.
+#[test]
+fn a_vanished_terminal_ends_the_live_screen() {
+    let w = World::new();
+    std::fs::create_dir_all(w.path("distcc_dir/state")).unwrap();
+    let (mut master, mut slave) = (-1, -1);
+    let size = libc::winsize {
+        ws_row: 40,
+        ws_col: 120,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty writes two descriptors into the given ints; the name and termios
+    // arguments may be null, and the window size is read only.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // openpty's descriptors are inherited across exec: a child holding the terminal's side
+    // would keep the terminal alive.
+    for fd in [master, slave] {
+        // SAFETY: fcntl on descriptors we own.
+        assert_eq!(
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) },
+            0
+        );
+    }
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // SAFETY: both descriptors were just opened by openpty and are owned here alone.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    // A long interval: no refresh in the test's time, so nothing is drawn that could fail on
+    // the dead terminal; only noticing the hang-up itself ends the program.
+    let mut top = Command::new(TOP)
+        .args(["-i", "60"])
+        .env_clear()
+        .env("DISTCC_DIR", w.path("distcc_dir"))
+        .env("TERM", "xterm")
+        .env("PATH", "/usr/bin:/bin")
+        .stdin(std::process::Stdio::from(slave.try_clone().unwrap()))
+        .stdout(std::process::Stdio::from(slave))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start distccmon-top");
+    // Wait for the first frame on the terminal and for the terminal to fall quiet (the frame
+    // written whole), then close the terminal's side.
+    let mut screen = std::fs::File::from(master);
+    let mut seen = Vec::new();
+    let end = Instant::now() + Duration::from_secs(15);
+    loop {
+        let framed = String::from_utf8_lossy(&seen).contains("no jobs running");
+        let mut p = libc::pollfd {
+            fd: std::os::fd::AsRawFd::as_raw_fd(&screen),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let ready = unsafe { libc::poll(&mut p, 1, 500) };
+        if ready == 0 && framed {
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "no first frame: {:?}",
+            String::from_utf8_lossy(&seen)
+        );
+        if ready == 1 {
+            let mut buf = [0u8; 4096];
+            let n = std::io::Read::read(&mut screen, &mut buf).expect("read the terminal");
+            seen.extend_from_slice(&buf[..n]);
+        }
+    }
+    drop(screen);
+    let end = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = top.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > end {
+            let _ = top.kill();
+            let _ = top.wait();
+            panic!("distccmon-top still runs 20 s after its terminal went away");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut top.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(!status.success(), "exit {status:?}: {err}");
+    assert!(
+        err.contains("distccmon-top:"),
+        "the reason is said: {err:?}"
     );
 }

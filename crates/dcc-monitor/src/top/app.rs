@@ -2,9 +2,10 @@
 //! live terminal loop or one plain-text frame (`--once`).
 //!
 //! The live loop redraws when the data is refreshed (every `--interval`) and when the terminal
-//! is resized; in between it sleeps in crossterm's `poll`, waking for keys. `q`, Esc and
-//! Ctrl-C quit; so do SIGTERM and SIGHUP. The terminal is restored on every way out,
-//! including a panic (ratatui's `init` installs a hook that restores it first).
+//! is resized; in between it sleeps in `poll` on the terminal, waking for keys and signals.
+//! `q`, Esc and Ctrl-C quit; so do SIGTERM and SIGHUP, and a terminal that hangs up (exit 1,
+//! "the terminal went away"). The terminal is restored on every way out, including a panic
+//! (ratatui's `init` installs a hook that restores it first).
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -187,21 +188,16 @@ fn run_loop(
     let mut next = Instant::now() + interval;
     let mut dirty = true;
     let mut helpers: Vec<Helper> = Vec::new();
-    // A terminal that went away (its emulator killed without a SIGHUP reaching us) can leave
-    // the input ready forever with nothing to read: count wake-ups that carried no key or
-    // resize, and give up if they come far faster than the refresh could explain.
-    let mut idle_wakeups = 0u32;
-    let mut idle_since = Instant::now();
+    // A terminal that went away (its emulator killed, an ssh session dropped, without a
+    // SIGHUP reaching us) is hung up: reads from it return end-of-file at once, forever.
+    // crossterm 0.29 then loops inside `event::poll` reading nothing and never returns
+    // (measured: 100% CPU, strace shows read(0) = 0 without end), and a redraw of an
+    // unchanged screen writes nothing, so no error ever comes. So we wait on the terminal
+    // ourselves and hand crossterm only input that is there: a hang-up ends the loop.
+    let input = Input::open();
     loop {
         if QUIT.load(Ordering::Relaxed) {
             return Ok(());
-        }
-        if idle_wakeups > 1000 {
-            if idle_since.elapsed() < Duration::from_secs(1) {
-                return Err(LiveError::TerminalGone);
-            }
-            idle_wakeups = 0;
-            idle_since = Instant::now();
         }
         let now = Instant::now();
         if now >= next {
@@ -227,8 +223,11 @@ fn run_loop(
             dirty = false;
         }
         let wait = next.saturating_duration_since(Instant::now()).min(WAKE);
-        let polled = Instant::now();
-        if event::poll(wait)? {
+        if input.wait(wait) == Waited::HungUp {
+            return Err(LiveError::TerminalGone);
+        }
+        // Keys, and resizes (crossterm's SIGWINCH handler interrupts our wait).
+        while event::poll(Duration::ZERO)? {
             match event::read()? {
                 TermEvent::Key(k) if k.kind != KeyEventKind::Release => {
                     let ctrl_c =
@@ -236,17 +235,66 @@ fn run_loop(
                     if ctrl_c || matches!(k.code, KeyCode::Char('q') | KeyCode::Esc) {
                         return Ok(());
                     }
-                    idle_wakeups = 0;
                 }
-                TermEvent::Resize(..) => {
-                    dirty = true;
-                    idle_wakeups = 0;
-                }
-                _ => idle_wakeups += 1,
+                TermEvent::Resize(..) => dirty = true,
+                _ => {}
             }
-        } else if polled.elapsed() < wait / 2 {
-            // poll gave up long before its timeout with no event: the input is gone.
-            idle_wakeups += 1;
         }
     }
+}
+
+/// The terminal the keys come from, as crossterm picks it: standard input when that is a
+/// terminal, else `/dev/tty` (opened here too, only to be polled).
+struct Input {
+    fd: libc::c_int,
+    _tty: Option<std::fs::File>,
+}
+
+impl Input {
+    fn open() -> Input {
+        // SAFETY: isatty only inspects the descriptor.
+        if unsafe { libc::isatty(libc::STDIN_FILENO) } == 1 {
+            return Input {
+                fd: libc::STDIN_FILENO,
+                _tty: None,
+            };
+        }
+        match std::fs::File::open("/dev/tty") {
+            Ok(f) => Input {
+                fd: std::os::fd::AsRawFd::as_raw_fd(&f),
+                _tty: Some(f),
+            },
+            // No terminal to watch (crossterm would have failed first).
+            Err(_) => Input { fd: -1, _tty: None },
+        }
+    }
+
+    /// Wait up to `timeout` for input, a signal, or the terminal hanging up (its other side
+    /// closed: POLLHUP, POLLERR or POLLNVAL).
+    fn wait(&self, timeout: Duration) -> Waited {
+        if self.fd < 0 {
+            std::thread::sleep(timeout);
+            return Waited::Other;
+        }
+        let mut p = libc::pollfd {
+            fd: self.fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+        // SAFETY: one valid pollfd.
+        let n = unsafe { libc::poll(&mut p, 1, ms) };
+        if n == 1 && p.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+            Waited::HungUp
+        } else {
+            Waited::Other
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Waited {
+    /// Input, a signal, or the timeout.
+    Other,
+    HungUp,
 }
