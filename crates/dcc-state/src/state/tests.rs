@@ -49,6 +49,11 @@ fn long_names_are_truncated_like_strlcpy() {
     assert_eq!(d.host, "h".repeat(127));
     assert_eq!(b[OFF_FILE + 127], 0);
     assert_eq!(b[OFF_HOST + 127], 0);
+    // Bytes, not characters, as strlcpy: a split character reads back as U+FFFD (what C
+    // distccmon-text shows of it is the same 127 bytes).
+    s.host = "é".repeat(100);
+    let d = decode_state(&encode_state(&s)).unwrap();
+    assert_eq!(d.host, format!("{}\u{fffd}", "é".repeat(63)));
 }
 
 #[test]
