@@ -8,7 +8,6 @@ use dcc_secure::{AuthorizedKeys, KnownHosts, PrivateKey, Responder};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = frame::sniff(data);
     if frame::sniff(data) == Sniff::Secure {
         let rest = &data[frame::PREAMBLE.len()..];
         let _ = frame::missing(rest);

@@ -8,8 +8,9 @@
 //!   for the programs that must not use clap). The `dcc-gen` binary writes them into
 //!   `packaging/`; a test fails when the committed copies are stale.
 //!
-//! The packaging itself (systemd units, conf.d, Debian and Arch recipes) lives in
-//! `packaging/` at the workspace root; this crate's tests check it (`systemd-analyze verify`,
+//! The packaging itself (systemd units, conf.d, Debian maintainer scripts, the Arch recipe)
+//! lives in `packaging/` at the workspace root, the Debian recipe in
+//! `crates/dcc-package/Cargo.toml`; this crate's tests check them (`systemd-analyze verify`,
 //! asset lists).
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
