@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use crate::keys::{KeyError, PublicKey, read_small};
+use crate::keys::{KeyError, PublicKey, read_text};
 
 /// A parsed authorized keys file.
 #[derive(Debug, Default)]
@@ -37,7 +37,8 @@ impl AuthorizedKeys {
 
     /// Read and parse the file.
     pub fn load(path: &Path) -> Result<AuthorizedKeys, KeyError> {
-        Ok(AuthorizedKeys::parse(&read_small_large(path)?))
+        let (text, _) = read_text(path, MAX_AUTHORIZED_FILE)?;
+        Ok(AuthorizedKeys::parse(&text))
     }
 
     /// The comment of `key`'s line, if the key is authorized.
@@ -59,21 +60,7 @@ impl AuthorizedKeys {
 }
 
 /// Authorized keys files list many keys; allow up to 16 MiB (about 200 000 keys).
-fn read_small_large(path: &Path) -> Result<String, KeyError> {
-    use std::io::Read;
-    let io = |source| KeyError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    if meta.len() <= 64 * 1024 {
-        return read_small(path);
-    }
-    let f = std::fs::File::open(path).map_err(io)?;
-    let mut text = String::new();
-    f.take(16 << 20).read_to_string(&mut text).map_err(io)?;
-    Ok(text)
-}
+const MAX_AUTHORIZED_FILE: u64 = 16 << 20;
 
 #[cfg(test)]
 mod tests {

@@ -170,11 +170,7 @@ impl PrivateKey {
 
     /// Read a private key file, refusing one that group or others may read.
     pub fn load(path: &Path) -> Result<(PrivateKey, String), KeyError> {
-        let text = read_small(path)?;
-        let meta = std::fs::metadata(path).map_err(|source| KeyError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        let (text, meta) = read_text(path, MAX_KEY_FILE)?;
         let mode = meta.permissions().mode() & 0o7777;
         if mode & 0o077 != 0 {
             return Err(KeyError::TooOpen {
@@ -219,15 +215,21 @@ impl PrivateKey {
 
 /// Read a key-sized text file.
 pub(crate) fn read_small(path: &Path) -> Result<String, KeyError> {
+    read_text(path, MAX_KEY_FILE).map(|(text, _)| text)
+}
+
+/// Read at most `limit` bytes of a text file, with the metadata of the file that was read.
+pub(crate) fn read_text(path: &Path, limit: u64) -> Result<(String, std::fs::Metadata), KeyError> {
     use std::io::Read;
     let io = |source| KeyError::Io {
         path: path.to_owned(),
         source,
     };
     let f = std::fs::File::open(path).map_err(io)?;
+    let meta = f.metadata().map_err(io)?;
     let mut text = String::new();
-    f.take(MAX_KEY_FILE).read_to_string(&mut text).map_err(io)?;
-    Ok(text)
+    f.take(limit).read_to_string(&mut text).map_err(io)?;
+    Ok((text, meta))
 }
 
 /// Read a public key file (its first key line).

@@ -106,6 +106,13 @@ impl AllowList {
     }
 }
 
+/// How a job's log lines name its client: `ip:port` (IPv4-mapped addresses as IPv4), or
+/// distcc's `NOTSOCKET` for a pipe (ssh mode, inetd on a non-socket).
+pub fn client_name(peer: Option<std::net::SocketAddr>) -> String {
+    peer.map(|p| format!("{}:{}", canonical(p.ip()), p.port()))
+        .unwrap_or_else(|| "NOTSOCKET".into())
+}
+
 /// An IPv4-mapped IPv6 address as the IPv4 address it carries; others unchanged.
 pub fn canonical(ip: IpAddr) -> IpAddr {
     match ip {

@@ -24,7 +24,7 @@ use dcc_proto::{
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::access::canonical;
+use crate::access::client_name;
 use crate::counting::{CountingReader, CountingWriter};
 use crate::exec::{Runner, Running, Spawn};
 use crate::live::{LiveJob, Phase};
@@ -104,9 +104,7 @@ where
 {
     let start = Instant::now();
     let mut sum = Summary {
-        client: peer
-            .map(|p| format!("{}:{}", canonical(p.ip()), p.port()))
-            .unwrap_or_else(|| "NOTSOCKET".into()),
+        client: client_name(peer),
         reason: None,
         refusal: None,
         result: JobResult::Other,

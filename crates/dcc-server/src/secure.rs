@@ -22,7 +22,7 @@ use dcc_secure::tokio_io::{AcceptError, Sniffed, accept, sniff};
 use dcc_secure::{AuthorizedKeys, PrivateKey, PublicKey, Verdict};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
-use crate::access::canonical;
+use crate::access::client_name;
 use crate::exec::Runner;
 use crate::job;
 use crate::metrics::RefusalReason;
@@ -113,11 +113,6 @@ impl Gate {
             }
         }
     }
-}
-
-fn client_name(peer: Option<SocketAddr>) -> String {
-    peer.map(|p| format!("{}:{}", canonical(p.ip()), p.port()))
-        .unwrap_or_else(|| "NOTSOCKET".into())
 }
 
 /// Serve one connection that passed the access list: plain, or secure, or refused.
