@@ -302,7 +302,7 @@ impl<'c, 'e> Job<'c, 'e> {
                 io_timeout,
                 cenv: &self.c.cenv,
                 ssh: &ssh,
-                secure: crate::secure::Files::from_config(cfg),
+                secure: crate::secure::Files::new(cfg, self.c.dir.as_ref()),
             };
             if dcc_common::log::enabled(Level::Info) {
                 dcc_log_noname!(

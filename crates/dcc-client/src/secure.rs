@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use dcc_common::ExitCode;
 use dcc_secure::{Initiator, KeyError, KnownHosts, PrivateKey, PublicKey, SecureError, frame};
+use dcc_state::DistccDir;
 
 use crate::config::Config;
 use crate::conn::poll2;
@@ -38,21 +39,11 @@ pub struct Files {
 impl Files {
     /// The paths from the configuration: `DISTCC_RS_KEY`, `DISTCC_RS_KNOWN_HOSTS`, else in
     /// `DISTCC_DIR` (default `~/.distcc`).
-    pub fn from_config(cfg: &Config) -> Files {
-        let dir = cfg
-            .distcc_dir
-            .as_ref()
-            .map(PathBuf::from)
-            .or_else(|| cfg.home.as_ref().map(|h| PathBuf::from(h).join(".distcc")));
+    pub fn new(cfg: &Config, dir: Option<&DistccDir>) -> Files {
+        let in_dir = |name: &str| dir.map(|d| d.path().join(name));
         Files {
-            key: cfg
-                .secure_key
-                .clone()
-                .or_else(|| dir.as_ref().map(|d| d.join("client.key"))),
-            known_hosts: cfg
-                .known_hosts
-                .clone()
-                .or_else(|| dir.as_ref().map(|d| d.join("known_hosts"))),
+            key: cfg.secure_key.clone().or_else(|| in_dir("client.key")),
+            known_hosts: cfg.known_hosts.clone().or_else(|| in_dir("known_hosts")),
         }
     }
 }
@@ -200,29 +191,29 @@ mod tests {
     use super::*;
     use dcc_common::MapEnv;
 
+    /// The files as the client finds them in `env`.
+    fn files(env: &MapEnv) -> Files {
+        let cfg = Config::from_env(env);
+        let dir = DistccDir::from_env(env, cfg.home.as_deref().map(std::path::Path::new)).ok();
+        Files::new(&cfg, dir.as_ref())
+    }
+
     #[test]
     fn default_paths() {
-        let cfg = Config::from_env(&MapEnv::new().with("DISTCC_DIR", "/d"));
-        let f = Files::from_config(&cfg);
+        let f = files(&MapEnv::new().with("DISTCC_DIR", "/d"));
         assert_eq!(f.key, Some(PathBuf::from("/d/client.key")));
         assert_eq!(f.known_hosts, Some(PathBuf::from("/d/known_hosts")));
-        let cfg = Config::from_env(&MapEnv::new().with("HOME", "/h"));
-        let f = Files::from_config(&cfg);
+        let f = files(&MapEnv::new().with("HOME", "/h"));
         assert_eq!(f.key, Some(PathBuf::from("/h/.distcc/client.key")));
-        let cfg = Config::from_env(
+        let f = files(
             &MapEnv::new()
                 .with("HOME", "/h")
                 .with("DISTCC_RS_KEY", "/k")
                 .with("DISTCC_RS_KNOWN_HOSTS", "/kh"),
         );
-        let f = Files::from_config(&cfg);
         assert_eq!(f.key, Some(PathBuf::from("/k")));
         assert_eq!(f.known_hosts, Some(PathBuf::from("/kh")));
-        assert!(
-            Files::from_config(&Config::from_env(&MapEnv::new()))
-                .key
-                .is_none()
-        );
+        assert!(files(&MapEnv::new()).key.is_none());
     }
 
     #[test]
