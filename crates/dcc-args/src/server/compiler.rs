@@ -43,15 +43,16 @@ pub fn compiler_name(argv0: &str) -> Result<&str, Refusal> {
     Ok(name)
 }
 
-/// Driver names the allow-list is written for. A name passes if, after removing a version
-/// suffix (`-12`, `-15.0.7`) and a MinGW thread-model suffix (`-posix`, `-win32`), it is one of
+/// Driver names the allow-list is written for, longest first (so that `clang++` is found
+/// before `g++`, `c89-gcc` before `gcc`). A name passes if, after [`driver_base`], it is one of
 /// these or ends with `-` and one of these (a target triple: `x86_64-linux-gnu-gcc`).
-const DRIVERS: [&str; 10] = [
-    "cc", "c++", "gcc", "g++", "clang", "clang++", "c89", "c99", "c89-gcc", "c99-gcc",
+pub const DRIVERS: [&str; 10] = [
+    "c89-gcc", "c99-gcc", "clang++", "clang", "gcc", "g++", "c++", "c89", "c99", "cc",
 ];
 
-/// Whether `name` (a bare name, see [`compiler_name`]) looks like a gcc or clang driver.
-pub fn is_compiler_driver(name: &str) -> bool {
+/// `name` without a MinGW thread-model suffix (`-posix`, `-win32`) and then a numeric
+/// version suffix (`-12`, `-15.0.7`).
+pub fn driver_base(name: &str) -> &str {
     let mut base = name;
     for suffix in ["-posix", "-win32"] {
         base = base.strip_suffix(suffix).unwrap_or(base);
@@ -64,6 +65,26 @@ pub fn is_compiler_driver(name: &str) -> bool {
             base = &base[..dash];
         }
     }
+    base
+}
+
+/// The target-triple prefix of a driver name after [`driver_base`] (`x86_64-linux-gnu` of
+/// `x86_64-linux-gnu-gcc-12`), or `None` for a bare driver or a name that is no driver.
+pub fn driver_triple(name: &str) -> Option<&str> {
+    let base = driver_base(name);
+    if DRIVERS.contains(&base) {
+        return None;
+    }
+    DRIVERS.iter().find_map(|d| {
+        base.strip_suffix(d)
+            .and_then(|t| t.strip_suffix('-'))
+            .filter(|t| !t.is_empty())
+    })
+}
+
+/// Whether `name` (a bare name, see [`compiler_name`]) looks like a gcc or clang driver.
+pub fn is_compiler_driver(name: &str) -> bool {
+    let base = driver_base(name);
     if !base
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"_.+-".contains(&b))

@@ -31,7 +31,7 @@ mod vet_tests;
 
 use std::path::{Path, PathBuf};
 
-pub use compiler::{compiler_name, is_compiler_driver};
+pub use compiler::{DRIVERS, compiler_name, driver_base, driver_triple, is_compiler_driver};
 pub use rewrite::{PumpArgs, cleanup_dotd, rewrite_plain, rewrite_pump};
 pub use vet::vet;
 

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use dcc_args::server::is_compiler_driver;
+use dcc_args::server::{driver_triple, is_compiler_driver};
 
 /// An installed compiler.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,36 +32,11 @@ pub struct Compiler {
     pub path: PathBuf,
 }
 
-/// The driver names a triple may prefix, longest first so `clang++` wins over `g++` and
-/// `c89-gcc` over `gcc`.
-const DRIVERS: [&str; 10] = [
-    "c89-gcc", "c99-gcc", "clang++", "clang", "gcc", "g++", "c++", "c89", "c99", "cc",
-];
-
 /// The target-triple prefix of a compiler name, or `None` for a bare driver (`gcc`,
-/// `gcc-12`, `c89-gcc`, `clang++-15`). Mirrors the shape `is_compiler_driver` accepts: a
-/// MinGW `-posix`/`-win32` suffix and a numeric version suffix are ignored.
+/// `gcc-12`, `c89-gcc`, `clang++-15`): the daemon's own parse of driver names, so a MinGW
+/// `-posix`/`-win32` suffix and a numeric version suffix are ignored.
 pub fn triple_of(name: &str) -> Option<&str> {
-    let mut base = name;
-    for suffix in ["-posix", "-win32"] {
-        base = base.strip_suffix(suffix).unwrap_or(base);
-    }
-    if let Some(dash) = base.rfind('-') {
-        let version = &base[dash + 1..];
-        if version.starts_with(|c: char| c.is_ascii_digit())
-            && version.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        {
-            base = &base[..dash];
-        }
-    }
-    if DRIVERS.contains(&base) {
-        return None;
-    }
-    DRIVERS.iter().find_map(|d| {
-        base.strip_suffix(d)
-            .and_then(|t| t.strip_suffix('-'))
-            .filter(|t| !t.is_empty())
-    })
+    driver_triple(name)
 }
 
 fn subdir_names(dir: &Path, out: &mut BTreeSet<String>) {
