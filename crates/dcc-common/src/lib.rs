@@ -5,15 +5,15 @@
 //! - [`log`]: distcc's log line format (`distcc[pid] (function) Warning: message`), written to
 //!   stderr, a file, an inherited fd or syslog. Both binaries use it, so their lines look like
 //!   distcc's and the scripts that grep distcc's logs keep working.
-//! - [`compiler_id`]: the native compiler's identity and the zeroconf subtype built from it,
-//!   the same for the daemon that announces it and the client that browses for it.
+//! - [`zeroconf`]: the native compiler's identity, the DNS-SD subtype built from it and the
+//!   netlink check, the same for the daemon that announces itself and the client that browses.
 //! - [`env`]: environment access behind a trait, so configuration is parsed up front from a
 //!   typed source and tests never mutate the process environment.
 
-pub mod compiler_id;
 pub mod env;
 pub mod exit;
 pub mod log;
+pub mod zeroconf;
 
 pub use env::{Env, MapEnv, ProcessEnv};
 pub use exit::ExitCode;

@@ -25,7 +25,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use dcc_common::compiler_id::{CompilerId, SERVICE_TYPE, subtype};
+pub use dcc_common::zeroconf::{CompilerId, SERVICE_TYPE, netlink, subtype};
 use dcc_common::{Level, dcc_log};
 use mdns_sd::{IfKind, ServiceDaemon, ServiceInfo, UnregisterStatus};
 
@@ -81,24 +81,6 @@ fn names() -> (String, String) {
     let label = host.split('.').next().unwrap_or("localhost");
     let label = if label.is_empty() { "localhost" } else { label };
     (format!("distcc@{host}"), format!("{label}.local."))
-}
-
-/// Whether this process may open a netlink socket: mdns-sd lists interfaces with getifaddrs,
-/// which needs one.
-pub fn netlink() -> std::io::Result<()> {
-    // SAFETY: socket(2) with constant arguments; the descriptor is closed at once.
-    unsafe {
-        let fd = libc::socket(
-            libc::AF_NETLINK,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::NETLINK_ROUTE,
-        );
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        libc::close(fd);
-    }
-    Ok(())
 }
 
 /// A running announcement; dropping it withdraws it.

@@ -114,7 +114,6 @@ pub fn rewrite_compiler_for(
     gcc_triple: &str,
     probe: &impl CompilerProbe,
 ) -> (Vec<String>, Vec<Rewrite>) {
-    let gnu_host = clang_target;
     let mut argv = argv.to_vec();
     let mut notes = Vec::new();
     let Some(first) = argv.first().cloned() else {
@@ -136,8 +135,8 @@ pub fn rewrite_compiler_for(
             .any(|a| a == "-target" || a.starts_with("--target"));
         if !has_target {
             argv.push("-target".to_string());
-            argv.push(gnu_host.to_string());
-            notes.push(Rewrite::ClangTarget(gnu_host.to_string()));
+            argv.push(clang_target.to_string());
+            notes.push(Rewrite::ClangTarget(clang_target.to_string()));
         }
     }
 

@@ -37,8 +37,8 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-pub use dcc_common::compiler_id::{CompilerId, SERVICE_TYPE, subtype};
 use dcc_common::log::{Logger, Sink};
+pub use dcc_common::zeroconf::{CompilerId, SERVICE_TYPE, netlink, subtype};
 use dcc_common::{Level, dcc_log};
 use mdns_sd::{ServiceDaemon, ServiceEvent};
 
@@ -105,25 +105,6 @@ pub fn spawn(zdir: &Path, path: Option<&OsStr>) -> io::Result<()> {
             Ok(())
         }
     }
-}
-
-/// Whether this process may open a netlink socket: mdns-sd lists interfaces with getifaddrs,
-/// which uses one (a systemd unit without `AF_NETLINK` in `RestrictAddressFamilies` forbids
-/// it, and mDNS then has no interface).
-pub fn netlink() -> io::Result<()> {
-    // SAFETY: socket(2) with constant arguments; the descriptor is closed at once.
-    unsafe {
-        let fd = libc::socket(
-            libc::AF_NETLINK,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::NETLINK_ROUTE,
-        );
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        libc::close(fd);
-    }
-    Ok(())
 }
 
 /// The number of threads of this process (`/proc/self/status`).

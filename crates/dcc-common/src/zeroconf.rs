@@ -1,10 +1,12 @@
-//! The native compiler's identity for zeroconf (distcc src/gcc-id.c): what distccd announces
-//! in its DNS-SD subtype and TXT record, and what a `+zeroconf` client browses for, so that a
-//! master only finds helpers with its own compiler.
+//! What the daemon that announces itself over mDNS (`distccd --zeroconf`) and the client that
+//! browses for helpers (`+zeroconf`) share:
 //!
-//! Both sides ask a compiler the same two questions ([`CompilerId::ask`]) and build the same
-//! subtype ([`subtype`]); how each finds its compiler differs (the daemon searches its compiler
-//! PATH, the client skips its own masquerade links), so that stays with them.
+//! - the native compiler's identity (distcc src/gcc-id.c): both sides ask a compiler the same
+//!   two questions ([`CompilerId::ask`]) and build the same DNS-SD subtype ([`subtype`]), so a
+//!   master only finds helpers with its own compiler. How each finds its compiler differs (the
+//!   daemon searches its compiler PATH, the client skips its own masquerade links), so that
+//!   stays with them;
+//! - [`netlink`]: whether mDNS can list interfaces at all here.
 
 use std::ffi::OsStr;
 use std::io::Read;
@@ -92,6 +94,25 @@ pub fn subtype(id: &CompilerId) -> String {
         dns_label(&id.machine),
         dns_label(&id.version)
     )
+}
+
+/// Whether this process may open a netlink socket: mdns-sd lists interfaces with getifaddrs,
+/// which uses one (a systemd unit without `AF_NETLINK` in `RestrictAddressFamilies` forbids
+/// it, and mDNS then has no interface).
+pub fn netlink() -> std::io::Result<()> {
+    // SAFETY: socket(2) with constant arguments; the descriptor is closed at once.
+    unsafe {
+        let fd = libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_ROUTE,
+        );
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        libc::close(fd);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
