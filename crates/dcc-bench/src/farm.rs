@@ -263,7 +263,7 @@ fn farm_build(
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null());
     let err_path = farm.dir.join(format!("make-{tag}.stderr"));
-    cmd.stderr(std::fs::File::create(&err_path).map_err(io("stderr file"))?);
+    workload::stderr_to(&mut cmd, &err_path)?;
     let started = Instant::now();
     let runner = std::thread::spawn(move || measure::run(&mut cmd));
     if kill {
@@ -275,19 +275,7 @@ fn farm_build(
         .join()
         .map_err(|_| BenchError::step("farm", "make thread panicked"))??;
     let what = format!("farm {tag}");
-    if !u.success() {
-        return Err(BenchError::step(
-            &what,
-            format!(
-                "make {}: {}",
-                u.describe(),
-                tail(
-                    &std::fs::read_to_string(&err_path).unwrap_or_default(),
-                    2000
-                )
-            ),
-        ));
-    }
+    workload::check_make(&u, &err_path, &what)?;
     let objects = std::fs::read_dir(build.join("obj"))
         .map_err(io("read farm objects"))?
         .count();
@@ -340,14 +328,6 @@ fn farm_build(
         min_per_helper: alive.iter().copied().min().unwrap_or(0),
         max_per_helper: alive.iter().copied().max().unwrap_or(0),
     })
-}
-
-fn tail(s: &str, n: usize) -> &str {
-    let mut start = s.len().saturating_sub(n);
-    while !s.is_char_boundary(start) {
-        start += 1;
-    }
-    &s[start..]
 }
 
 #[cfg(test)]
@@ -405,12 +385,5 @@ mod tests {
             std::fs::read_to_string(&log).expect("log").lines().count(),
             1
         );
-    }
-
-    #[test]
-    fn tail_keeps_the_end() {
-        assert_eq!(tail("abcdef", 2), "ef");
-        assert_eq!(tail("ab", 5), "ab");
-        assert_eq!(tail("aé", 1), "");
     }
 }

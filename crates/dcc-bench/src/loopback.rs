@@ -134,19 +134,7 @@ fn bench_workload(cfg: &Config, bins: &Bins, sink: &mut Sink, w: &Workload) -> R
                 }
             };
             let mut cmd = workload::make(&dir, &w.makefile, 2, &cc, &goals, &env);
-            let err_path = dir.join("make.stderr");
-            cmd.stderr(std::fs::File::create(&err_path).map_err(crate::error::io("stderr file"))?);
-            let u = measure::run(&mut cmd)?;
-            if !u.success() {
-                return Err(BenchError::step(
-                    &what,
-                    format!(
-                        "make {}: {}",
-                        u.describe(),
-                        std::fs::read_to_string(&err_path).unwrap_or_default()
-                    ),
-                ));
-            }
+            let u = workload::run_make(&mut cmd, &dir.join("make.stderr"), &what)?;
             if let Way::Distributed { daemon: d, .. } = way {
                 check_remote(daemon(d), before, units, &what)?;
             }

@@ -11,10 +11,9 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::daemon::{Bins, Daemon, Impl, LoopOpts};
-use crate::error::{BenchError, Result, io};
+use crate::error::{Result, io};
 use crate::loopback::{check_remote, client_env};
 use crate::master::protocol_label;
-use crate::measure;
 use crate::record::{Record, Sink};
 use crate::secure::{Keys, is_secure};
 use crate::workload::{self, Workload};
@@ -159,20 +158,8 @@ pub fn run(cfg: &Config, bins: &Bins, sink: &mut Sink) -> Result<()> {
             }
             let cc = format!("{} gcc", bins.client(imp).display());
             let mut cmd = workload::make(&dir, &w.makefile, 2, &cc, &goals, &env);
-            let err_path = dir.join("make.stderr");
-            cmd.stderr(std::fs::File::create(&err_path).map_err(io("stderr file"))?);
             let what = format!("wire {name} {label}");
-            let u = measure::run(&mut cmd)?;
-            if !u.success() {
-                return Err(BenchError::step(
-                    &what,
-                    format!(
-                        "make {}: {}",
-                        u.describe(),
-                        std::fs::read_to_string(&err_path).unwrap_or_default()
-                    ),
-                ));
-            }
+            workload::run_make(&mut cmd, &dir.join("make.stderr"), &what)?;
             check_remote(d, before, units, &what)?;
             // The daemon's summary comes after its reply is sent; give the proxy threads a
             // moment to finish counting the last bytes.
