@@ -208,7 +208,7 @@ fn callgrind(
                 cmd.env(k, v);
             }
             let tag = format!("{}-{unit}", client.label());
-            let (ir, _) = measure::callgrind_ir(&cmd, dir, &tag)?;
+            let ir = measure::callgrind_ir(&cmd, dir, &tag)?;
             sink.write(
                 &Record::new("callgrind")
                     .s("unit", &unit)

@@ -158,7 +158,7 @@ fn copy_env_and_dir(from: &Command, to: &mut Command) {
 
 /// Run `cmd` under callgrind (this process only, not its children) and return the
 /// instructions it executed.
-pub fn callgrind_ir(cmd: &Command, scratch: &Path, tag: &str) -> Result<(u64, PathBuf)> {
+pub fn callgrind_ir(cmd: &Command, scratch: &Path, tag: &str) -> Result<u64> {
     let out = scratch.join(format!("callgrind.{tag}.out"));
     let mut v = Command::new("valgrind");
     v.args(["--tool=callgrind", "--trace-children=no", "-q"])
@@ -177,7 +177,7 @@ pub fn callgrind_ir(cmd: &Command, scratch: &Path, tag: &str) -> Result<(u64, Pa
     let text = std::fs::read_to_string(&out).map_err(io("read callgrind output"))?;
     let ir = parse_callgrind_total(&text)
         .ok_or_else(|| BenchError::step("callgrind", "no totals line in its output"))?;
-    Ok((ir, out))
+    Ok(ir)
 }
 
 /// The `totals:` (or `summary:`) line of a callgrind output file.
