@@ -514,3 +514,38 @@ fn uncached_err_fd_and_save_temps() {
     );
     assert!(kept.iter().any(|f| f.starts_with("distcc_server_stderr_")));
 }
+
+/// distcc's own test suite (`MissingCompiler_Case`): with `--enable-tcp-insecure` the
+/// whitelist is off, and a compiler that does not exist must fail the way distccd 3.4 fails
+/// it ("failed to exec", status 110), not be refused by our driver-name rule. A `.i` input
+/// needs no local preprocessing, so the request reaches the daemon. Each client gets its own
+/// world: the failure marks the host as backed off in `DISTCC_DIR`.
+#[test]
+fn missing_compiler_fails_as_distcc_does_under_enable_tcp_insecure() {
+    for kind in [
+        dcc_testkit::DaemonKind::Ours,
+        dcc_testkit::DaemonKind::Debian,
+    ] {
+        for who in ["our client", "distcc 3.4"] {
+            let w = World::new();
+            w.write("src/x.i", "int x;\n");
+            let mut o = dcc_testkit::daemon::DaemonOptions::new(kind);
+            o.insecure = true;
+            let d = Daemon::start(&w, o);
+            let mut c = if who == "our client" {
+                client::ours(&w, &d.host())
+            } else {
+                client::debian(&w, &d.host())
+            };
+            c.args(["nosuchcc", "-c", "x.i", "-o", "x.o"])
+                .env("DISTCC_FALLBACK", "0");
+            let (code, _, err) = run(c);
+            assert_eq!(code, 110, "{who} via {kind:?}: {err}");
+            assert!(
+                err.contains("failed to exec nosuchcc"),
+                "{who} via {kind:?}: {err}"
+            );
+            assert!(!w.path("src/x.o").exists());
+        }
+    }
+}

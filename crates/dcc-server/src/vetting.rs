@@ -20,6 +20,7 @@ use dcc_args::server::{self as args, Mode, Policy, Vetted};
 use dcc_common::{ExitCode, Level};
 use dcc_proto::RequestHeader;
 
+use crate::compiler::CompilerRefusal;
 use crate::exec::Runner;
 use crate::metrics::RefusalReason;
 use crate::pump::PumpError;
@@ -56,6 +57,41 @@ pub struct Prepared {
     pub warnings: Vec<String>,
 }
 
+/// The refusal for a compiler that cannot be run, as distcc words it.
+fn compiler_refusal(e: CompilerRefusal, input: Option<String>) -> Refusal {
+    let (level, func) = match e {
+        CompilerRefusal::NotFound(_) => (Level::Error, "dcc_execvp"),
+        _ => (Level::Critical, "dcc_check_compiler_whitelist"),
+    };
+    Refusal {
+        exit: ExitCode::CompilerMissing,
+        kind: RefusalReason::Compiler,
+        level,
+        func,
+        message: e.to_string(),
+        input,
+    }
+}
+
+/// A name that is not a gcc/clang driver is refused by the allow-list, which only knows
+/// those drivers' options. But when the program does not exist at all (reachable only with
+/// `--enable-tcp-insecure` or `DISTCC_CMDLIST`, which skip the whitelist), nothing could run
+/// anyway: answer as distcc does, "failed to exec" with status 110, so the client's message
+/// and exit code are distcc's (distcc's test suite checks this with `nosuchcc`).
+fn missing_compiler<R: Runner>(
+    srv: &Server<R>,
+    argv: &[String],
+    refusal: &args::Refusal,
+) -> Option<Refusal> {
+    if !matches!(refusal, args::Refusal::Compiler { reason, .. } if *reason == args::NOT_A_DRIVER) {
+        return None;
+    }
+    match srv.compilers.resolve(argv.first()?) {
+        Err(e @ CompilerRefusal::NotFound(_)) => Some(compiler_refusal(e, None)),
+        _ => None,
+    }
+}
+
 /// Check the header of a request.
 pub fn prepare<R: Runner>(srv: &Server<R>, header: &RequestHeader) -> Result<Prepared, Refusal> {
     let argv = &header.argv;
@@ -74,6 +110,9 @@ pub fn prepare<R: Runner>(srv: &Server<R>, header: &RequestHeader) -> Result<Pre
         allow_compiler_path: srv.cfg.insecure || srv.compilers.cmdlist.is_some(),
     };
     let vetted = args::vet(argv, &mode, &policy).map_err(|r| {
+        if let Some(missing) = missing_compiler(srv, argv, &r) {
+            return missing;
+        }
         let (exit, kind) = match r {
             args::Refusal::Compiler { .. } => (ExitCode::CompilerMissing, RefusalReason::Compiler),
             _ => (ExitCode::AccessDenied, RefusalReason::Option),
@@ -88,20 +127,10 @@ pub fn prepare<R: Runner>(srv: &Server<R>, header: &RequestHeader) -> Result<Pre
         }
     })?;
     let input_name = argv.get(vetted.input_index).cloned().unwrap_or_default();
-    let resolved = srv.compilers.resolve(&vetted.compiler).map_err(|e| {
-        let (level, func) = match e {
-            crate::compiler::CompilerRefusal::NotFound(_) => (Level::Error, "dcc_execvp"),
-            _ => (Level::Critical, "dcc_check_compiler_whitelist"),
-        };
-        Refusal {
-            exit: ExitCode::CompilerMissing,
-            kind: RefusalReason::Compiler,
-            level,
-            func,
-            message: e.to_string(),
-            input: Some(input_name.clone()),
-        }
-    })?;
+    let resolved = srv
+        .compilers
+        .resolve(&vetted.compiler)
+        .map_err(|e| compiler_refusal(e, Some(input_name.clone())))?;
     for w in &resolved.warnings {
         dcc_common::dcc_log!(Level::Warning, "dcc_check_compiler_masq", "{w}");
     }

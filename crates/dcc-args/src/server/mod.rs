@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 
 pub use compiler::{DRIVERS, compiler_name, driver_base, driver_triple, is_compiler_driver};
 pub use rewrite::{PumpArgs, cleanup_dotd, rewrite_plain, rewrite_pump};
-pub use vet::vet;
+pub use vet::{NOT_A_DRIVER, vet};
 
 /// How the job's source reaches the server.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -111,6 +111,12 @@ fn option(option: &str, reason: &'static str) -> Refusal {
     }
 }
 
+/// The reason of the [`Refusal::Compiler`] for a name that is not a gcc or clang driver. The
+/// daemon tells this refusal apart: for a compiler that does not exist at all it answers as
+/// distcc does ("failed to exec", status 110) instead.
+pub const NOT_A_DRIVER: &str =
+    "not a gcc or clang driver name (distccd vets gcc/clang options only)";
+
 fn check_compiler(argv0: &str, policy: &Policy) -> Result<String, Refusal> {
     let name = if policy.allow_compiler_path {
         if argv0.is_empty() || argv0.starts_with('-') {
@@ -124,7 +130,7 @@ fn check_compiler(argv0: &str, policy: &Policy) -> Result<String, Refusal> {
     if !is_compiler_driver(base) {
         return Err(Refusal::Compiler {
             name: shown(argv0),
-            reason: "not a gcc or clang driver name (distccd vets gcc/clang options only)",
+            reason: NOT_A_DRIVER,
         });
     }
     Ok(name.to_string())
