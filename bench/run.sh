@@ -116,7 +116,7 @@ export BENCH_COMMIT=${BENCH_COMMIT:-}
 echo "== benchmarks: $sections (results in $out)"
 # shellcheck disable=SC2086  # sections is a word list
 BENCH_SMOKE=$smoke BENCH_WORK=$work BENCH_OUT=$out/results.jsonl \
-  BENCH_WORKLOAD_SCRIPT=$root/../shared/workloads/workload.sh \
+  BENCH_WORKLOAD_SCRIPT=$root/scripts/workload.sh \
   BENCH_WORKLOAD_CACHE=${BENCH_WORKLOAD_CACHE:-$target/bench-workloads} \
   "$bin/dcc-bench" $sections
 

@@ -45,7 +45,7 @@ hosts="127.0.0.1:${ports[0]}/2,lzo 127.0.0.1:${ports[1]}/2"
 echo "== helpers: $hosts"
 
 echo "== preparing the Lua workload"
-bash "$root/../shared/workloads/workload.sh" lua "$work/lua" >/dev/null
+bash "$root/scripts/workload.sh" lua "$work/lua" >/dev/null
 mk=$work/lua/Makefile
 
 echo "== make -j4 CC=\"distcc gcc\" through the helpers"

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   distcc              # the reference implementation: distcc, distccd, distccmon-text
   gcc g++ make perl python3
+  googletest          # the C++ workload (sources under /usr/src/googletest)
   iproute2            # ip netns, tc: the farm tests
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross   # the cross-compiling farm test
   makepkg pacman-package-manager libarchive-tools fakeroot  # the makepkg farm test

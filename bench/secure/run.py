@@ -84,7 +84,7 @@ class World:
         cache = os.environ.get("DISTCC_RS_WORKLOAD_CACHE", os.path.join(target, "workloads"))
         self.lua = os.path.join(cache, "lua")
         if not os.path.exists(os.path.join(self.lua, "Makefile")):
-            sh("bash", os.path.join(ROOT, "..", "shared", "workloads", "workload.sh"), "lua",
+            sh("bash", os.path.join(ROOT, "scripts", "workload.sh"), "lua",
                self.lua)
         self.units = sum(1 for l in open(os.path.join(self.lua, "Makefile"))
                          if ": $(SRC)/" in l)

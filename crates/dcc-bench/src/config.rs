@@ -95,8 +95,7 @@ impl Config {
             .var_os("BENCH_WORKLOAD_SCRIPT")
             .map(PathBuf::from)
             .unwrap_or_else(|| {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                    .join("../../../shared/workloads/workload.sh")
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/workload.sh")
             });
         let workload_cache = env
             .var_os("BENCH_WORKLOAD_CACHE")

@@ -1,5 +1,6 @@
-//! The shared C workloads (`../shared/workloads/workload.sh NAME DIR`: lua, zstd, sqlite),
-//! prepared once per target directory, and `make` runs over them.
+//! The project's C workloads (`scripts/workload.sh NAME DIR`: lua, zstd, sqlite; the same
+//! preparation the tests and the demo use), prepared once per target directory, and `make` runs
+//! over them.
 //!
 //! A build is `make -s -C DIR -f Makefile -jN CC=... GOALS` with a minimal, explicit
 //! environment. Limiting a build to the first units (smoke runs) names their objects as make
@@ -33,10 +34,7 @@ impl Workload {
             if !script.exists() {
                 return Err(BenchError::step(
                     "workloads",
-                    format!(
-                        "{} is missing (../shared beside the project)",
-                        script.display()
-                    ),
+                    format!("{} is missing", script.display()),
                 ));
             }
             std::fs::create_dir_all(cache).map_err(io("mkdir workload cache"))?;
@@ -44,12 +42,6 @@ impl Workload {
                 .arg(script)
                 .arg(name)
                 .arg(&dir)
-                // Outside the workspace: cargo would take a scratch crate inside it for one
-                // of our members.
-                .env(
-                    "WORKLOAD_SCRATCH",
-                    std::env::temp_dir().join("dcc-bench-workload-scratch"),
-                )
                 .stdout(Stdio::null())
                 .status()
                 .map_err(io("run workload.sh"))?;

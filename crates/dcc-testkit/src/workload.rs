@@ -1,27 +1,40 @@
-//! The shared C workloads (../shared/workloads/workload.sh), prepared once per machine.
+//! The project's real C/C++ workloads (lua, zstd, sqlite, gtest), prepared once per machine.
 //!
-//! `workload.sh NAME DIR` writes `DIR/Makefile`; the sources come from crates that `cargo
-//! fetch` brings into the cargo registry. Preparing is cached in
+//! `scripts/workload.sh NAME DIR` (the one preparation the demo, the tests and the benchmarks
+//! share) writes `DIR/Makefile`; the sources come from registry packages (crates.io crates that
+//! bundle C sources, Debian's googletest). Preparing is cached in
 //! `$DISTCC_RS_WORKLOAD_CACHE` (default: `<target>/workloads`), keyed by name, and guarded by
 //! a lock file so parallel tests prepare once.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The workload script, found from the workspace root.
+/// The workload script of this repository.
 pub fn script() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../..")
-        .join("shared/workloads/workload.sh");
-    assert!(
-        root.exists(),
-        "{} is missing: the workloads live in ../shared beside the project",
-        root.display()
-    );
-    root
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/workload.sh")
 }
 
-/// The directory holding the prepared Makefile of workload `name` (lua, zstd, sqlite).
+/// The names `scripts/workload.sh` knows.
+pub fn names() -> Vec<String> {
+    let o = Command::new("bash")
+        .arg(script())
+        .arg("--list")
+        .output()
+        .expect("run workload.sh --list");
+    assert!(o.status.success(), "workload.sh --list failed");
+    String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether `dir` holds a Makefile that the current script wrote (an older cache is redone).
+fn is_prepared(dir: &Path, name: &str) -> bool {
+    std::fs::read_to_string(dir.join("Makefile"))
+        .is_ok_and(|t| t.starts_with(&format!("# {name}: written by scripts/workload.sh")))
+}
+
+/// The directory holding the prepared Makefile of workload `name`.
 pub fn prepare(name: &str) -> PathBuf {
     let cache = std::env::var_os("DISTCC_RS_WORKLOAD_CACHE")
         .map(PathBuf::from)
@@ -34,22 +47,46 @@ pub fn prepare(name: &str) -> PathBuf {
     unsafe {
         libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX);
     }
-    if !dir.join("Makefile").exists() {
-        let st = Command::new("bash")
+    if !is_prepared(&dir, name) {
+        let o = Command::new("bash")
             .arg(script())
             .arg(name)
             .arg(&dir)
-            // Outside the workspace: cargo would take a scratch crate under target/ for a
-            // member of our workspace.
-            .env(
-                "WORKLOAD_SCRATCH",
-                std::env::temp_dir().join("distcc-rs-workload-scratch"),
-            )
-            .status()
+            .output()
             .expect("run workload.sh");
-        assert!(st.success(), "workload.sh {name} failed");
+        assert!(
+            o.status.success(),
+            "scripts/workload.sh {name} failed:\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
     dir
+}
+
+/// Whether a prepared workload compiles C++ (`UNIT_LANG := c++`): its Makefile uses `$(CXX)`.
+pub fn is_cxx(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("Makefile"))
+        .is_ok_and(|t| t.lines().any(|l| l == "UNIT_LANG := c++"))
+}
+
+/// The C++ driver that goes with a C driver in a make `CC` value: the last word's `gcc`
+/// becomes `g++`, `clang` `clang++`, `cc` `c++` (`"/x/distcc gcc"` gives `"/x/distcc g++"`).
+pub fn cxx_for(cc: &str) -> String {
+    let (head, last) = cc.rsplit_once(' ').map_or(("", cc), |(h, l)| (h, l));
+    let cxx = if let Some(p) = last.strip_suffix("gcc") {
+        format!("{p}g++")
+    } else if last.ends_with("clang") {
+        format!("{last}++")
+    } else if let Some(p) = last.strip_suffix("cc") {
+        format!("{p}c++")
+    } else {
+        last.to_owned()
+    };
+    if head.is_empty() {
+        cxx
+    } else {
+        format!("{head} {cxx}")
+    }
 }
 
 /// Read the Makefile's `FLAGS` and the list of units `(object, source)` for driving a build
@@ -90,6 +127,7 @@ pub fn build(
         .arg(dir.join("Makefile"))
         .arg(format!("-j{jobs}"))
         .arg(format!("CC={cc}"))
+        .arg(format!("CXX={}", cxx_for(cc)))
         .env_clear()
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
         .env("HOME", build_dir);
