@@ -1,7 +1,8 @@
 //! Real builds with `make -jN CC="<our distcc> gcc"`, through Debian's distccd and ours, with
 //! protocols 1 (plain) and 2 (`,lzo`): every object byte-identical to a local build, and every
 //! unit compiled on the helper (`DISTCC_FALLBACK=0`, so a silent local fallback fails the
-//! build). Also a small C++ project with templates and the STL.
+//! build). C++: GoogleTest (the `gtest` workload) and a small project with templates and the
+//! STL.
 
 use std::path::Path;
 use std::process::Command;
@@ -83,6 +84,18 @@ fn zstd_through_ours_protocol_1() {
 #[test]
 fn zstd_through_debian_protocol_2() {
     check_workload("zstd", DaemonKind::Debian, true);
+}
+
+/// GoogleTest and GoogleMock (Debian's googletest sources): real C++, built with
+/// `CXX="distcc g++"`.
+#[test]
+fn gtest_through_ours_protocol_2() {
+    check_workload("gtest", DaemonKind::Ours, true);
+}
+
+#[test]
+fn gtest_through_debian_protocol_1() {
+    check_workload("gtest", DaemonKind::Debian, false);
 }
 
 const CPP_FILES: &[(&str, &str)] = &[
