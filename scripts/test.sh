@@ -11,6 +11,16 @@ echo "== clippy"; cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== build";  cargo build --workspace --all-targets --locked
 echo "== tests";  cargo test --workspace --locked -- --test-threads="${DISTCC_RS_TEST_THREADS:-4}"
 echo "== fuzz";   bash fuzz/run.sh "${DISTCC_RS_FUZZ_SECONDS:-10}"
+echo "== clone without neighbours"
+# A user's `git clone` has nothing beside it: clone this repository into an empty directory and
+# run the README's main command (the demo) and the suite's workload preparation there, in the
+# clone's own target directory. This proves the committed tree; uncommitted changes are not in
+# the clone.
+alone=$(mktemp -d /tmp/distcc-rs-alone.XXXXXX)
+git clone -q "$PWD" "$alone/distcc-rs"
+(cd "$alone/distcc-rs" && unset CARGO_TARGET_DIR && bash scripts/demo.sh &&
+  cargo test -q -p dcc-testkit --test standalone --locked)
+rm -rf "$alone"
 if [ -f bench/run.sh ]; then
   echo "== bench smoke"; bash bench/run.sh --smoke
 fi
