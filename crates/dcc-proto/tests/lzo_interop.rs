@@ -3,7 +3,7 @@
 //! compressed by miniLZO, which our decoder must turn into exactly the object file that
 //! `gcc -c` of the same `.i` gives locally.
 //!
-//! The request is written by hand from distcc-behaviour.md §1.3/§1.5/§1.7, so this test
+//! The request is written by hand from docs/distcc-3.4.md §1.3/§1.5/§1.7, so this test
 //! depends only on the LZO module, not on the rest of dcc-proto.
 
 use std::io::{Read, Write};
