@@ -81,8 +81,8 @@ fn tracked() -> Vec<PathBuf> {
         .collect()
 }
 
-/// No script, test, benchmark or document leans on `../shared`: the only mention allowed is
-/// README.md's sentence naming it as optional reference for the team.
+/// No script, test, benchmark or document leans on the directory beside the repository: the only
+/// mention allowed is README.md's sentence naming it as optional reference for the team.
 #[test]
 fn nothing_points_beside_the_repository() {
     let needle = ["..", "/shared"].concat();
