@@ -5,7 +5,8 @@
 //! - Connecting: a non-blocking `connect` with distcc's fixed 4 s limit, in a `poll` loop that
 //!   also drains the preprocessor's pipe, so cpp never waits on a slow connect.
 //! - Reading and writing: every operation may wait at most `DISTCC_IO_TIMEOUT` (which includes
-//!   the remote compile time, as in distcc). On a socket that is `SO_RCVTIMEO`/`SO_SNDTIMEO`,
+//!   the remote compile time, as in distcc), and a reply read less once its deadline is near
+//!   (crate::reply). On a socket that is `SO_RCVTIMEO`/`SO_SNDTIMEO`,
 //!   set once, so each read is one system call; on pipes a `poll` precedes each call.
 //! - Never `shutdown(SHUT_WR)`: distcc's server takes EOF as a disconnect and kills the job.
 
@@ -377,6 +378,25 @@ impl Conn {
                 return Err(map_timeout(e));
             }
         }
+    }
+}
+
+impl crate::reply::Source for Conn {
+    fn read_some(
+        &mut self,
+        buf: &mut bytes::BytesMut,
+        want: usize,
+        wait: Duration,
+    ) -> io::Result<usize> {
+        // The wait shrinks as a reply's deadline nears (one setsockopt per read: a reply is
+        // a few reads).
+        let wait = wait.max(Duration::from_millis(1));
+        match self {
+            Conn::Tcp(s) => s.set_read_timeout(Some(wait))?,
+            Conn::Secure(s) => s.get_ref().set_read_timeout(Some(wait))?,
+            Conn::Ssh { timeout, .. } => *timeout = wait,
+        }
+        self.read_into(buf, want)
     }
 }
 

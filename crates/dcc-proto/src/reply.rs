@@ -262,14 +262,14 @@ impl ReplyStream {
 
     fn start_body(&mut self, buf: &mut BytesMut, token: Token, len: u32) -> Result<(), ProtoError> {
         let too_long = |len: u64, limit: u64| ProtoError::TooLong { token, len, limit };
-        if len > self.limits.max_body {
-            return Err(too_long(len.into(), self.limits.max_body.into()));
-        }
         let per_body = u64::try_from(self.limits.max_decompressed).unwrap_or(u64::MAX);
         let limit = per_body.min(self.limits.max_total.saturating_sub(self.total));
         // A plain body is its own size: refuse it before reading a byte of it.
         if self.protocol.compression == Compression::None && u64::from(len) > limit {
             return Err(too_long(len.into(), limit));
+        }
+        if len > self.limits.max_body {
+            return Err(too_long(len.into(), self.limits.max_body.into()));
         }
         buf.advance(HEADER_LEN);
         if let (Compression::Zstd, Some(z)) = (self.protocol.compression, self.zstd.as_mut()) {
