@@ -20,7 +20,7 @@ struct Pieces<'a> {
 }
 
 impl Source for Pieces<'_> {
-    fn read_some(&mut self, buf: &mut BytesMut, _: usize, _: Duration) -> io::Result<usize> {
+    fn read_some(&mut self, buf: &mut BytesMut, _: usize, _: Option<Duration>) -> io::Result<usize> {
         let n = self.piece.min(self.data.len());
         buf.extend_from_slice(&self.data[..n]);
         self.data = &self.data[n..];

@@ -469,9 +469,10 @@ impl<'c, 'e> Job<'c, 'e> {
         self.save_temps(Some(&mut r.stderr));
         let raw = i32::try_from(r.status).unwrap_or(i32::MAX);
         let input = self.compile.input.clone();
-        let head = match &r.stderr {
-            s if s.spilled() || r.status != 0 => s.head(MESSAGE_HEAD).unwrap_or_default(),
-            _ => Vec::new(),
+        // Only a failure's messages are read (a success's stderr is passed on whole).
+        let head = match r.status {
+            0 => Vec::new(),
+            _ => r.stderr.head(MESSAGE_HEAD).unwrap_or_default(),
         };
         match classify(r.status, &head) {
             Verdict::Keep => {

@@ -386,15 +386,15 @@ impl crate::reply::Source for Conn {
         &mut self,
         buf: &mut bytes::BytesMut,
         want: usize,
-        wait: Duration,
+        wait: Option<Duration>,
     ) -> io::Result<usize> {
-        // The wait shrinks as a reply's deadline nears (one setsockopt per read: a reply is
-        // a few reads).
-        let wait = wait.max(Duration::from_millis(1));
-        match self {
-            Conn::Tcp(s) => s.set_read_timeout(Some(wait))?,
-            Conn::Secure(s) => s.get_ref().set_read_timeout(Some(wait))?,
-            Conn::Ssh { timeout, .. } => *timeout = wait,
+        // The wait shrinks as a reply's deadline nears (a setsockopt only then).
+        if let Some(wait) = wait.map(|w| w.max(Duration::from_millis(1))) {
+            match self {
+                Conn::Tcp(s) => s.set_read_timeout(Some(wait))?,
+                Conn::Secure(s) => s.get_ref().set_read_timeout(Some(wait))?,
+                Conn::Ssh { timeout, .. } => *timeout = wait,
+            }
         }
         self.read_into(buf, want)
     }

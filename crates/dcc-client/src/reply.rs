@@ -162,13 +162,24 @@ pub struct Received {
 
 /// Where reply bytes come from: a connection, or bytes in memory (tests, fuzzing).
 pub trait Source {
-    /// One read into `buf` of about `want` bytes, waiting at most `wait`. `Ok(0)` is the end
-    /// of the stream; a wait that runs out is `ErrorKind::TimedOut`.
-    fn read_some(&mut self, buf: &mut BytesMut, want: usize, wait: Duration) -> io::Result<usize>;
+    /// One read into `buf` of about `want` bytes. `wait`, when given, is the new longest wait
+    /// (it stays in force until changed again). `Ok(0)` is the end of the stream; a wait that
+    /// runs out is `ErrorKind::TimedOut`.
+    fn read_some(
+        &mut self,
+        buf: &mut BytesMut,
+        want: usize,
+        wait: Option<Duration>,
+    ) -> io::Result<usize>;
 }
 
 impl Source for &[u8] {
-    fn read_some(&mut self, buf: &mut BytesMut, want: usize, _: Duration) -> io::Result<usize> {
+    fn read_some(
+        &mut self,
+        buf: &mut BytesMut,
+        want: usize,
+        _: Option<Duration>,
+    ) -> io::Result<usize> {
         let n = want.clamp(1, 64 * 1024).min(self.len());
         buf.extend_from_slice(&self[..n]);
         *self = &self[n..];
@@ -203,6 +214,8 @@ pub fn receive(
     let mut got = Received::default();
     let mut first: Option<Instant> = None;
     let mut received = 0u64;
+    // The connection starts with DISTCC_IO_TIMEOUT; it is changed only when it must be.
+    let mut current_wait = how.io_timeout;
     let refused = |source: ProtoError| match source {
         ProtoError::TooLong { .. } => RemoteError::Refused {
             host: how.host.to_owned(),
@@ -253,7 +266,9 @@ pub fn receive(
             }
         };
         let want = dec.want().saturating_sub(buf.len());
-        let n = match src.read_some(&mut buf, want, wait) {
+        let change = (wait != current_wait).then_some(wait);
+        current_wait = wait;
+        let n = match src.read_some(&mut buf, want, change) {
             Ok(n) => n,
             Err(e) => {
                 if let Some(t0) = first
@@ -402,15 +417,27 @@ mod tests {
     }
 
     /// A source that delivers one byte per call and reports time passing in big steps.
-    struct Trickle<'a>(&'a [u8]);
+    struct Trickle<'a>(&'a [u8], Duration);
 
     impl Source for Trickle<'_> {
-        fn read_some(&mut self, buf: &mut BytesMut, _: usize, wait: Duration) -> io::Result<usize> {
+        fn read_some(
+            &mut self,
+            buf: &mut BytesMut,
+            _: usize,
+            wait: Option<Duration>,
+        ) -> io::Result<usize> {
+            if let Some(w) = wait {
+                self.1 = w;
+            }
             if self.0.is_empty() {
                 return Ok(0);
             }
             // A byte every 50 ms; the deadline (5 s + 100 B at the floor) is what ends it.
-            std::thread::sleep(Duration::from_millis(50).min(wait));
+            if self.1 < Duration::from_millis(50) {
+                std::thread::sleep(self.1);
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
             buf.extend_from_slice(&self.0[..1]);
             self.0 = &self.0[1..];
             Ok(1)
@@ -428,7 +455,7 @@ mod tests {
         r.encode(Protocol::V1, &mut bytes).unwrap();
         let start = Instant::now();
         let e = receive(
-            &mut Trickle(&bytes),
+            &mut Trickle(&bytes, Duration::from_secs(5)),
             &how(tmp.path(), Protocol::V1, reply_limits(2), SPILL_AT),
             &mut || {},
         )
