@@ -12,7 +12,7 @@ use dcc_proto::{Protocol, wait_status_exit};
 use dcc_testkit::World;
 use dcc_testkit::client;
 use dcc_testkit::helper::{
-    fake_helper, lzo_zeros, peak_memory_kib, raw_reply, replying_helper, zstd_zeros,
+    fake_helper, lzo_zeros, peak_memory_kib, raw_reply, replying_helper, serve_one, zstd_zeros,
 };
 
 /// The documented bounds on the client's peak memory (docs/decisions/client.md): protocol 1
@@ -293,4 +293,93 @@ fn a_status_that_is_no_wait_status_never_leaves_a_stale_object() {
             }
         }
     }
+}
+
+/// A writer that sends one byte a second.
+struct OneByteASecond(std::net::TcpStream);
+
+impl std::io::Read for OneByteASecond {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        std::io::Read::read(&mut self.0, buf)
+    }
+}
+
+impl Write for OneByteASecond {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let Some(b) = buf.first() else { return Ok(0) };
+        self.0.write_all(&[*b])?;
+        std::thread::sleep(Duration::from_secs(1));
+        Ok(1)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+#[test]
+fn a_secure_helper_trickling_inside_a_frame_falls_back() {
+    use dcc_secure::{PrivateKey, Responder, SecureStream, Verdict as Welcome};
+    use std::io::Read;
+    let (w, local) = world();
+    let daemon_key = PrivateKey::generate().unwrap();
+    let client_key = PrivateKey::generate().unwrap();
+    let key_file = w.path("client.key");
+    client_key.save(&key_file, "test", true).unwrap();
+    let daemon_public = daemon_key.public();
+    let object = local.clone();
+    let port = serve_one(move |s| {
+        // The daemon's side of the handshake, then the reply sealed in one frame that goes
+        // out a byte a second: each byte comes well within DISTCC_IO_TIMEOUT.
+        let mut head = [0u8; 8 + 2];
+        s.read_exact(&mut head).unwrap();
+        let mut hello = vec![0; usize::from(u16::from_be_bytes([head[8], head[9]]))];
+        s.read_exact(&mut hello).unwrap();
+        let resp = Responder::read_hello(&daemon_key, &hello).unwrap();
+        let (welcome, session) = resp.answer(Welcome::Accepted).unwrap();
+        s.write_all(&welcome).unwrap();
+        let mut ss = SecureStream::new(
+            OneByteASecond(s.try_clone().unwrap()),
+            session.unwrap(),
+            Vec::new(),
+        );
+        let mut request = Vec::new();
+        while dcc_proto::Request::decode_all(&request, dcc_proto::Limits::default()).is_err() {
+            let got = ss.recv().unwrap();
+            if got.is_empty() {
+                return;
+            }
+            let n = got.len();
+            request.extend_from_slice(got);
+            ss.consume(n);
+        }
+        let _ = ss.send(&raw_reply(Protocol::V1, 0, [b"", b"", &object]));
+    });
+    let known = w.path("known_hosts");
+    std::fs::write(
+        &known,
+        format!("127.0.0.1:{port} {}\n", daemon_public.to_line("")),
+    )
+    .unwrap();
+    let start = Instant::now();
+    let o = run(
+        &w,
+        &format!("127.0.0.1:{port},secure"),
+        "secure.o",
+        true,
+        &[
+            ("DISTCC_IO_TIMEOUT", "3"),
+            ("DISTCC_RS_KEY", key_file.to_str().unwrap()),
+            ("DISTCC_RS_KNOWN_HOSTS", known.to_str().unwrap()),
+        ],
+    );
+    let took = start.elapsed();
+    let err = text(&o);
+    eprintln!("secure trickle: fell back after {took:?}");
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("IO timeout"), "{err}");
+    assert!(err.contains("running locally instead"), "{err}");
+    // The frame is over 100 bytes: without a deadline per read this takes minutes.
+    assert!(took < Duration::from_secs(40), "{took:?}");
+    assert_eq!(std::fs::read(w.path("src/secure.o")).unwrap(), local);
 }

@@ -11,12 +11,20 @@ use dcc_proto::{Limits, ProtoError, Protocol, Request, Token};
 
 /// Serve one connection: read the request, then run `answer` on the socket. Returns the port.
 pub fn fake_helper(answer: impl FnOnce(&mut TcpStream) + Send + 'static) -> u16 {
+    serve_one(move |s| {
+        read_request(s);
+        answer(s);
+    })
+}
+
+/// Serve one connection with `serve`, from its first byte (a helper that speaks another
+/// transport first). Returns the port.
+pub fn serve_one(serve: impl FnOnce(&mut TcpStream) + Send + 'static) -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = l.local_addr().expect("addr").port();
     std::thread::spawn(move || {
         let Ok((mut s, _)) = l.accept() else { return };
-        read_request(&mut s);
-        answer(&mut s);
+        serve(&mut s);
     });
     port
 }
