@@ -393,7 +393,15 @@ impl ReplyStream {
         let room = usize::try_from(limit - produced.min(limit))
             .unwrap_or(usize::MAX)
             .saturating_add(1);
-        let mut out = Vec::with_capacity(room.min(STREAM_CHUNK));
+        // A frame that states its size (ours do) gets just that much room for its first
+        // chunk: a small body costs one small allocation, not a whole chunk's.
+        let stated = (produced == 0)
+            .then(|| zstd::zstd_safe::get_frame_content_size(&buf[..left.min(buf.len())]))
+            .and_then(|r| r.ok().flatten())
+            .map_or(usize::MAX, |n| {
+                usize::try_from(n.saturating_add(1)).unwrap_or(usize::MAX)
+            });
+        let mut out = Vec::with_capacity(room.min(STREAM_CHUNK).min(stated));
         loop {
             let input_len = left.min(buf.len());
             if input_len == 0 && left > 0 {
