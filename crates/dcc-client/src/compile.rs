@@ -522,7 +522,9 @@ impl<'c, 'e> Job<'c, 'e> {
                     Some(dir) if blame => self.dislike(dir, host, &why),
                     _ => self.event(EventKind::Failed, Some(host), &why),
                 }
-                self.fallback(list, Failure::from_reply(host, code, r, false, why))
+                // Its lines were shown above, escaped: the raw stderr is not passed on, even
+                // under DISTCC_FALLBACK=0 (it is the server's, not a compiler's).
+                self.fallback(list, Failure::from(host, code, false, why))
             }
             Verdict::Invalid(status) => {
                 // `remote::attempt` refuses these as they arrive; kept for completeness.

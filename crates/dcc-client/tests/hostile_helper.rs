@@ -242,18 +242,22 @@ fn escapes_in_our_messages_are_escaped_and_kept_diagnostics_pass_through() {
     );
     assert!(err.contains("got \"\\x1b[2J\""), "{err}");
 
-    // STAT 110: the server's lines of a result we throw away are ours to print.
+    // STAT 110: the server's lines of a result we throw away are ours to print (and, under
+    // DISTCC_FALLBACK=0, not passed on raw either).
     let serr = b"distccd[1] (dcc_x) ERROR: \x1b[2Jevil\r\n\x1b]0;title\x07\n";
     let refusal = raw_reply(Protocol::V1, wait_status_exit(110), [serr, b"", b""]);
-    let port = replying_helper(refusal);
-    let o = run(&w, &format!("127.0.0.1:{port}"), "b.o", true, &[]);
-    let err = text(&o);
-    assert_eq!(o.status.code(), Some(0), "{err}");
-    assert!(
-        !o.stderr.contains(&0x1b) && !o.stderr.contains(&0x07),
-        "{err}"
-    );
-    assert!(err.contains("\\x1b[2Jevil"), "{err}");
+    for fallback in [true, false] {
+        let port = replying_helper(refusal.clone());
+        let o = run(&w, &format!("127.0.0.1:{port}"), "b.o", fallback, &[]);
+        let err = text(&o);
+        let code = if fallback { 0 } else { 110 };
+        assert_eq!(o.status.code(), Some(code), "{err}");
+        assert!(
+            !o.stderr.contains(&0x1b) && !o.stderr.contains(&0x07),
+            "{err}"
+        );
+        assert!(err.contains("\\x1b[2Jevil"), "{err}");
+    }
     assert_eq!(std::fs::read(w.path("src/b.o")).unwrap(), local);
 
     // A kept result: the compiler's colours reach the terminal as gcc wrote them.
