@@ -322,5 +322,44 @@ mod tests {
             .exit_code(),
             ExitCode::ProtocolError
         );
+        // A rogue helper's reply: refused (109), too slow (107, as a timeout), a strange
+        // status (109); a temporary file we cannot write is ours (107), never the host's.
+        let host = || "h:1".to_owned();
+        let too_long = ProtoError::TooLong {
+            token: Token::DOTO,
+            len: 2,
+            limit: 1,
+        };
+        for (e, code) in [
+            (
+                RemoteError::Refused {
+                    host: host(),
+                    source: too_long,
+                },
+                ExitCode::ProtocolError,
+            ),
+            (
+                RemoteError::TooSlow {
+                    host: host(),
+                    received: 9,
+                    elapsed: Duration::from_secs(6),
+                },
+                ExitCode::IoError,
+            ),
+            (
+                RemoteError::BadStatus {
+                    host: host(),
+                    status: 0x80,
+                },
+                ExitCode::ProtocolError,
+            ),
+            (
+                RemoteError::Spool(io::ErrorKind::StorageFull.into()),
+                ExitCode::IoError,
+            ),
+        ] {
+            assert_eq!(e.exit_code(), code, "{e}");
+            assert!(!e.is_no_answer());
+        }
     }
 }
