@@ -243,8 +243,9 @@ pub fn receive(
             let spool = match token {
                 Token::SERR => &mut got.stderr,
                 Token::SOUT => &mut got.stdout,
-                // DOTD comes only in pump mode, which this client does not ask for.
-                _ => &mut got.object,
+                Token::DOTO => &mut got.object,
+                // DOTD comes only in pump mode, which this client never asks for.
+                _ => continue,
             };
             spool
                 .push(&data, how.tmpdir, how.spill_at)
