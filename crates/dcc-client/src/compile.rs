@@ -11,10 +11,13 @@
 //! 5. A host that fails (connect, IO, protocol) gets a backoff mark and the next host is tried;
 //!    when none is left, the job falls back to a local compile, or stops with distcc's exit
 //!    code under `DISTCC_FALLBACK=0`.
-//! 6. The reply: success writes the object and passes on the compiler's output. A compiler
-//!    error (1-127) is retried locally unless `DISTCC_SKIP_LOCAL_RETRY`. A status of 100-120
-//!    is the server's own refusal or failure, never the source's: its reason is shown as a
-//!    warning and the job always falls back locally. A signal falls back too.
+//! 6. The reply ([`crate::verdict::classify`]): success writes the object and passes on the
+//!    compiler's output. A compiler error is retried locally unless `DISTCC_SKIP_LOCAL_RETRY`.
+//!    A status of 100-120 is the server's own refusal or failure, never the source's: its
+//!    reason is shown as a warning (escaped, as everything we say about a reply) and the job
+//!    always falls back locally. A signal falls back too. A status that is no wait status at
+//!    all, a reply over the client's limits or past its deadline are protocol failures of
+//!    the host (step 5).
 //!
 //! Local runs execute the command as the user gave it (after `@file` expansion), not the
 //! `-Wp,`-expanded and renamed argv distcc runs, so a fallback produces exactly what plain gcc
@@ -30,7 +33,6 @@ use dcc_args::client::{
 };
 use dcc_common::{Env, ExitCode, Level, dcc_log, dcc_log_noname};
 use dcc_hosts::HostSpec;
-use dcc_proto::Reply;
 use dcc_state::{DistccDir, EventKind, Phase, SlotLock};
 
 use crate::config::Config;
@@ -38,10 +40,12 @@ use crate::cpp::{Preprocessed, has_incbin};
 use crate::events;
 use crate::exec::{ChildEnv, compile_local, critique, critique_raw, signal_name};
 use crate::hosts;
-use crate::output::write_output;
+use crate::output::open_output;
 use crate::placement::{JobState, Slots};
 use crate::probe::FsProbe;
 use crate::remote::{self, NO_ANSWER_HINT, Outcome, Request};
+use crate::reply::{Received, Spool, reply_limits};
+use crate::verdict::{MESSAGE_HEAD, Verdict, classify, printable};
 
 /// distcc gives up after this many failed hosts when backoff is disabled (HEAD src/compile.c).
 const MAX_RETRIES_WITHOUT_BACKOFF: u32 = 3;
@@ -183,7 +187,7 @@ struct Job<'c, 'e> {
 struct Failure<'h> {
     host: Option<&'h HostSpec>,
     code: i32,
-    reply: Option<Reply>,
+    reply: Option<Received>,
     /// Mark the host (and clear the mark again if the local result matches).
     blame: bool,
     /// The reason, for the event log.
@@ -303,6 +307,8 @@ impl<'c, 'e> Job<'c, 'e> {
                 cenv: &self.c.cenv,
                 ssh: &ssh,
                 secure: crate::secure::Files::new(cfg, self.c.dir.as_ref()),
+                limits: reply_limits(cfg.reply_limit_mb),
+                tmpdir: &cfg.tmpdir,
             };
             if dcc_common::log::enabled(Level::Info) {
                 dcc_log_noname!(
@@ -339,7 +345,7 @@ impl<'c, 'e> Job<'c, 'e> {
                 Ok(Outcome::Reply(r)) => {
                     return self.handle_reply(list, host, lock, r);
                 }
-                Err(e @ remote::RemoteError::Cpp(_)) => {
+                Err(e @ (remote::RemoteError::Cpp(_) | remote::RemoteError::Spool(_))) => {
                     // Our side broke, not the host's.
                     drop(lock);
                     dcc_log!(Level::Error, e.distcc_function(), "{e}");
@@ -348,11 +354,12 @@ impl<'c, 'e> Job<'c, 'e> {
                 Err(e) => {
                     drop(lock);
                     self.save_temps(None);
-                    dcc_log!(Level::Error, e.distcc_function(), "{e}");
+                    // What a helper sent may be in the message ("unexpected token").
+                    let why = printable(&e.to_string()).into_owned();
+                    dcc_log!(Level::Error, e.distcc_function(), "{why}");
                     if e.is_no_answer() {
                         dcc_log!(Level::Error, "dcc_r_result_header", "{NO_ANSWER_HINT}");
                     }
-                    let why = e.to_string();
                     self.dislike(lock_dir, host, &why);
                     usable.remove(ci);
                     failures += 1;
@@ -456,76 +463,104 @@ impl<'c, 'e> Job<'c, 'e> {
         list: &'h dcc_hosts::HostList,
         host: &'h HostSpec,
         lock: SlotLock,
-        r: Reply,
+        mut r: Received,
     ) -> i32 {
         drop(lock);
-        self.save_temps(Some(&r));
+        self.save_temps(Some(&mut r.stderr));
         let raw = i32::try_from(r.status).unwrap_or(i32::MAX);
-        let signal = raw & 0x7f;
-        let code = (raw >> 8) & 0xff;
         let input = self.compile.input.clone();
-        if raw == 0 {
-            if let Err(e) = write_output(Path::new(&self.compile.output), &r.object) {
-                dcc_log!(
-                    Level::Error,
-                    "dcc_r_file",
-                    "failed to write {}: {}",
-                    self.compile.output,
-                    dcc_state::strerror(&e)
-                );
-                // Our side failed, not the host: the local compile reports the real problem.
-                let why = format!("failed to write {}", self.compile.output);
-                let code = ExitCode::IoError.code();
-                return self.fallback(list, Failure::from(host, code, false, why));
-            }
-            self.enjoy(host);
-            pass_output(&r);
-            return critique_raw(raw, "compile", &input, &host.spec, true);
-        }
-        if signal == 0 && (100..=120).contains(&code) {
-            // Not the compiler's verdict on the source: the server refused the job or failed
-            // itself (our daemon: 110 compiler not allowed, 113 option refused; 107, 118 …).
-            let text = String::from_utf8_lossy(&r.stderr);
-            let mut why = String::new();
-            for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                let msg = server_message(line.trim_end());
-                dcc_log!(
-                    Level::Warning,
-                    "dcc_build_somewhere",
-                    "{}: {msg}",
-                    host.spec
-                );
-                if !why.is_empty() {
-                    why.push_str("; ");
+        // Only a failure's messages are read (a success's stderr is passed on whole).
+        let head = match r.status {
+            0 => Vec::new(),
+            _ => r.stderr.head(MESSAGE_HEAD).unwrap_or_default(),
+        };
+        match classify(r.status, &head) {
+            Verdict::Keep => {
+                if let Err(e) = self.write_object(&mut r.object) {
+                    dcc_log!(
+                        Level::Error,
+                        "dcc_r_file",
+                        "failed to write {}: {}",
+                        self.compile.output,
+                        dcc_state::strerror(&e)
+                    );
+                    // Our side failed, not the host: the local compile reports the real
+                    // problem.
+                    let why = format!("failed to write {}", self.compile.output);
+                    let code = ExitCode::IoError.code();
+                    return self.fallback(list, Failure::from(host, code, false, why));
                 }
-                why.push_str(msg);
+                self.enjoy(host);
+                pass_output(&mut r);
+                critique_raw(raw, "compile", &input, &host.spec, true)
             }
-            if why.is_empty() {
-                why = format!("server failed with distcc exit code {code}");
-                dcc_log!(
-                    Level::Warning,
-                    "dcc_build_somewhere",
-                    "{}: {why}",
-                    host.spec
-                );
+            Verdict::ServerFailed { code, messages } => {
+                // Not the compiler's verdict on the source: the server refused the job or
+                // failed itself (our daemon: 110 compiler not allowed, 113 option refused;
+                // 107, 118 …).
+                for msg in &messages {
+                    dcc_log!(
+                        Level::Warning,
+                        "dcc_build_somewhere",
+                        "{}: {msg}",
+                        host.spec
+                    );
+                }
+                let mut why = messages.join("; ");
+                if why.is_empty() {
+                    why = format!("server failed with distcc exit code {code}");
+                    dcc_log!(
+                        Level::Warning,
+                        "dcc_build_somewhere",
+                        "{}: {why}",
+                        host.spec
+                    );
+                }
+                // A refused option is about this command, not the host.
+                let blame = code != ExitCode::AccessDenied.code();
+                match self.lock_dir() {
+                    Some(dir) if blame => self.dislike(dir, host, &why),
+                    _ => self.event(EventKind::Failed, Some(host), &why),
+                }
+                // Its lines were shown above, escaped: the raw stderr is not passed on, even
+                // under DISTCC_FALLBACK=0 (it is the server's, not a compiler's).
+                self.fallback(list, Failure::from(host, code, false, why))
             }
-            // A refused option is about this command, not the host.
-            let blame = code != ExitCode::AccessDenied.code();
-            match self.lock_dir() {
-                Some(dir) if blame => self.dislike(dir, host, &why),
-                _ => self.event(EventKind::Failed, Some(host), &why),
+            Verdict::Invalid(status) => {
+                // `remote::attempt` refuses these as they arrive; kept for completeness.
+                let why = format!("{} sent status {status:#x}", host.spec);
+                dcc_log!(Level::Error, "dcc_retrieve_results", "{why}");
+                if let Some(dir) = self.lock_dir() {
+                    self.dislike(dir, host, &why);
+                }
+                let code = ExitCode::ProtocolError.code();
+                self.fallback(list, Failure::from(host, code, false, why))
             }
-            return self.fallback(list, Failure::from_reply(host, code, r, false, why));
+            Verdict::Signaled { signal, .. } => {
+                let ret = critique_raw(raw, "compile", &input, &host.spec, true);
+                let why = format!("compile {input} on {}: {}", host.spec, signal_name(signal));
+                match self.lock_dir() {
+                    Some(dir) => self.dislike(dir, host, &why),
+                    None => self.event(EventKind::Failed, Some(host), &why),
+                }
+                self.fallback(list, Failure::from_reply(host, ret, r, false, why))
+            }
+            Verdict::CompileFailed(_) => {
+                let ret = critique_raw(raw, "compile", &input, &host.spec, true);
+                self.compile_failed(list, host, r, ret)
+            }
         }
-        let ret = critique_raw(raw, "compile", &input, &host.spec, true);
-        if signal != 0 {
-            let why = format!("compile {input} on {}: {}", host.spec, signal_name(signal));
-            match self.lock_dir() {
-                Some(dir) => self.dislike(dir, host, &why),
-                None => self.event(EventKind::Failed, Some(host), &why),
-            }
-            return self.fallback(list, Failure::from_reply(host, ret, r, false, why));
-        }
+    }
+
+    /// The compiler failed on the source remotely: retry here (unless told not to).
+    fn compile_failed<'h>(
+        &mut self,
+        list: &'h dcc_hosts::HostList,
+        host: &'h HostSpec,
+        mut r: Received,
+        ret: i32,
+    ) -> i32 {
+        let input = self.compile.input.clone();
         if self.source.as_ref().is_some_and(|s| has_incbin(s.output())) {
             dcc_log!(
                 Level::Warning,
@@ -540,7 +575,7 @@ impl<'c, 'e> Job<'c, 'e> {
             return self.run_here(list);
         }
         if self.c.cfg.skip_local_retry {
-            pass_output(&r);
+            pass_output(&mut r);
             return ret;
         }
         dcc_log!(
@@ -556,35 +591,44 @@ impl<'c, 'e> Job<'c, 'e> {
         self.fallback(list, Failure::from_reply(host, ret, r, true, why))
     }
 
+    /// Write the received object where the compiler would have.
+    fn write_object(&self, object: &mut Spool) -> std::io::Result<()> {
+        let mut f = open_output(Path::new(&self.compile.output))?;
+        object.copy_to(&mut f)
+    }
+
     /// `DISTCC_SAVE_TEMPS=1`: keep what distcc would have left in `TMPDIR` (the preprocessed
     /// source and the server's stderr) under distcc's names, for debugging. We hold both in
     /// memory, so normally there is nothing to keep, nor to clean up.
-    fn save_temps(&self, reply: Option<&Reply>) {
+    fn save_temps(&self, stderr: Option<&mut Spool>) {
         if !self.c.cfg.save_temps {
             return;
         }
         let ext = dcc_args::filename::preproc_ext(&self.compile.input).unwrap_or(".i");
-        let mut files: Vec<(&str, &str, &[u8])> = Vec::new();
-        if let Some(s) = self.source.as_ref().filter(|s| s.is_finished()) {
-            files.push(("distcc", ext, s.output()));
-        }
-        if let Some(r) = reply {
-            files.push(("distcc_server_stderr", ".txt", &r.stderr));
-        }
-        for (prefix, suffix, bytes) in files {
+        let keep = |prefix: &str, suffix: &str, write: &mut dyn FnMut(&mut std::fs::File)| {
             match dcc_state::make_tmpnam(&self.c.cfg.tmpdir, prefix, suffix) {
                 Ok((path, mut f)) => {
-                    let _ = f.write_all(bytes);
+                    write(&mut f);
                     dcc_log!(Level::Info, "dcc_save_temps", "kept {}", path.display());
                 }
                 Err(e) => dcc_log!(Level::Warning, "dcc_make_tmpnam", "{e}"),
             }
+        };
+        if let Some(s) = self.source.as_ref().filter(|s| s.is_finished()) {
+            keep("distcc", ext, &mut |f| {
+                let _ = f.write_all(s.output());
+            });
+        }
+        if let Some(stderr) = stderr {
+            keep("distcc_server_stderr", ".txt", &mut |f| {
+                let _ = stderr.copy_to(f);
+            });
         }
     }
 
     /// Give up on distributing: stop with `f.code` under `DISTCC_FALLBACK=0`, else compile
     /// here.
-    fn fallback(&mut self, list: &dcc_hosts::HostList, f: Failure<'_>) -> i32 {
+    fn fallback(&mut self, list: &dcc_hosts::HostList, mut f: Failure<'_>) -> i32 {
         self.abandon_source();
         let kind = if self.c.cfg.fallback {
             EventKind::Local
@@ -598,7 +642,7 @@ impl<'c, 'e> Job<'c, 'e> {
                 "dcc_build_somewhere",
                 "failed to distribute and fallbacks are disabled"
             );
-            if let Some(r) = &f.reply {
+            if let Some(r) = &mut f.reply {
                 pass_output(r);
             }
             return f.code;
@@ -674,7 +718,7 @@ impl<'h> Failure<'h> {
     fn from_reply(
         host: &'h HostSpec,
         code: i32,
-        reply: Reply,
+        reply: Received,
         blame: bool,
         why: String,
     ) -> Failure<'h> {
@@ -688,64 +732,22 @@ impl<'h> Failure<'h> {
     }
 }
 
-/// A server log line without its `distccd[pid] (function) Severity: ` prefix, so that our
-/// warning does not read "Warning: … Warning: …". Anything else is returned as it is.
-fn server_message(line: &str) -> &str {
-    let Some(rest) = line.strip_prefix("distccd[") else {
-        return line;
-    };
-    let Some((pid, rest)) = rest.split_once("] ") else {
-        return line;
-    };
-    if !pid.bytes().all(|b| b.is_ascii_digit()) {
-        return line;
-    }
-    let rest = match rest.strip_prefix('(').and_then(|r| r.split_once(") ")) {
-        Some((_, r)) => r,
-        None => rest,
-    };
-    [
-        "EMERGENCY! ",
-        "ALERT! ",
-        "CRITICAL! ",
-        "ERROR: ",
-        "Warning: ",
-    ]
-    .iter()
-    .find_map(|p| rest.strip_prefix(p))
-    .unwrap_or(rest)
-}
-
-/// The compiler's stdout and stderr from the server, passed on (only for results we keep).
-fn pass_output(r: &Reply) {
+/// The compiler's stdout and stderr from the server, passed on unchanged (only for results
+/// we keep: its colours and all).
+fn pass_output(r: &mut Received) {
     if !r.stdout.is_empty() {
         let mut out = std::io::stdout().lock();
-        let _ = out.write_all(&r.stdout);
+        let _ = r.stdout.copy_to(&mut out);
         let _ = out.flush();
     }
     if !r.stderr.is_empty() {
-        let _ = std::io::stderr().lock().write_all(&r.stderr);
+        let _ = r.stderr.copy_to(&mut std::io::stderr().lock());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn server_log_prefix_is_dropped() {
-        assert_eq!(
-            server_message("distccd[16184] (dcc_check_args) Warning: distccd refuses '-x': reason"),
-            "distccd refuses '-x': reason"
-        );
-        assert_eq!(
-            server_message("distccd[1] (dcc_execvp) ERROR: failed to exec nosuchcc"),
-            "failed to exec nosuchcc"
-        );
-        assert_eq!(server_message("distccd[1] plain"), "plain");
-        assert_eq!(server_message("cc1: error: x"), "cc1: error: x");
-        assert_eq!(server_message("distccd[x] y"), "distccd[x] y");
-    }
 
     #[test]
     fn input_for_messages() {

@@ -59,6 +59,9 @@ pub struct Config {
     pub secure_key: Option<PathBuf>,
     /// `DISTCC_RS_KNOWN_HOSTS` (ours): the daemons' public keys for `,secure` hosts.
     pub known_hosts: Option<PathBuf>,
+    /// `DISTCC_RS_REPLY_LIMIT_MB` (ours): the most one body of a reply may hold, in MiB (a
+    /// value `atoi` reads as 0 or less means the default; see [`crate::reply`]).
+    pub reply_limit_mb: u64,
 }
 
 impl Config {
@@ -122,6 +125,11 @@ impl Config {
                 .var_os("DISTCC_RS_KNOWN_HOSTS")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
+            reply_limit_mb: env
+                .var("DISTCC_RS_REPLY_LIMIT_MB")
+                .and_then(|v| u64::try_from(atoi(&v)).ok())
+                .filter(|&mb| mb > 0)
+                .unwrap_or(crate::reply::DEFAULT_REPLY_LIMIT_MB),
         }
     }
 
@@ -205,6 +213,7 @@ mod tests {
         assert_eq!(c.tmpdir, PathBuf::from("/tmp"));
         assert_eq!(c.ssh_command(), vec!["ssh"]);
         assert_eq!(c.uncached_err_fd, None);
+        assert_eq!(c.reply_limit_mb, crate::reply::DEFAULT_REPLY_LIMIT_MB);
     }
 
     #[test]
@@ -219,7 +228,8 @@ mod tests {
             .with("DISTCC_SSH", "ssh  -p 22 -o X=y")
             .with("UNCACHED_ERR_FD", "7")
             .with("SUNPRO_DEPENDENCIES", "d.d tgt")
-            .with("TMPDIR", "");
+            .with("TMPDIR", "")
+            .with("DISTCC_RS_REPLY_LIMIT_MB", "-3");
         let c = Config::from_env(&env);
         assert!(!c.verbose);
         assert!(!c.fallback);
@@ -231,13 +241,16 @@ mod tests {
         assert_eq!(c.uncached_err_fd, Some(7));
         assert_eq!(c.dependencies_output.as_deref(), Some("d.d tgt"));
         assert_eq!(c.tmpdir, PathBuf::from("/tmp"));
+        assert_eq!(c.reply_limit_mb, crate::reply::DEFAULT_REPLY_LIMIT_MB);
 
         let c = Config::from_env(
             &MapEnv::new()
                 .with("DISTCC_IO_TIMEOUT", "-5")
                 .with("DISTCC_BACKOFF_PERIOD", "-1")
-                .with("_DISTCC_SAFEGUARD", "2"),
+                .with("_DISTCC_SAFEGUARD", "2")
+                .with("DISTCC_RS_REPLY_LIMIT_MB", "512"),
         );
+        assert_eq!(c.reply_limit_mb, 512);
         assert_eq!(c.io_timeout, Err("-5".to_owned()));
         assert!(c.backoff_enabled());
         assert_eq!(c.backoff_duration(), Duration::ZERO);

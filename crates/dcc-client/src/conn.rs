@@ -5,7 +5,8 @@
 //! - Connecting: a non-blocking `connect` with distcc's fixed 4 s limit, in a `poll` loop that
 //!   also drains the preprocessor's pipe, so cpp never waits on a slow connect.
 //! - Reading and writing: every operation may wait at most `DISTCC_IO_TIMEOUT` (which includes
-//!   the remote compile time, as in distcc). On a socket that is `SO_RCVTIMEO`/`SO_SNDTIMEO`,
+//!   the remote compile time, as in distcc), and a reply read less once its deadline is near
+//!   (crate::reply). On a socket that is `SO_RCVTIMEO`/`SO_SNDTIMEO`,
 //!   set once, so each read is one system call; on pipes a `poll` precedes each call.
 //! - Never `shutdown(SHUT_WR)`: distcc's server takes EOF as a disconnect and kills the job.
 
@@ -47,8 +48,9 @@ pub enum Conn {
         from: ChildStdout,
         timeout: Duration,
     },
-    /// `,secure`: encrypted and authenticated (the socket keeps its timeouts).
-    Secure(Box<dcc_secure::SecureStream<TcpStream>>),
+    /// `,secure`: encrypted and authenticated (the socket keeps its timeouts, and each read
+    /// of the secure stream has a deadline: [`Deadlined`]).
+    Secure(Box<dcc_secure::SecureStream<Deadlined>>),
 }
 
 /// Resolve `host` (an IP literal without a lookup; IPv6 without brackets) to one address.
@@ -377,6 +379,84 @@ impl Conn {
                 return Err(map_timeout(e));
             }
         }
+    }
+}
+
+/// The socket under a secure stream. One read of the secure stream may read the socket many
+/// times (until a whole frame is in), so a per-read timeout alone would let a helper that
+/// sends a byte a second hold it for as long as a frame is long: here each read of the secure
+/// stream gets one deadline for all its socket reads.
+#[derive(Debug)]
+pub struct Deadlined {
+    stream: TcpStream,
+    /// The longest one read of the secure stream may take.
+    wait: Duration,
+    /// While a read of the secure stream is under way: when it must end.
+    deadline: Option<Instant>,
+}
+
+impl Deadlined {
+    pub fn new(stream: TcpStream, wait: Duration) -> Deadlined {
+        Deadlined {
+            stream,
+            wait,
+            deadline: None,
+        }
+    }
+}
+
+impl io::Read for Deadlined {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(d) = self.deadline {
+            let left = d.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(timed_out());
+            }
+            self.stream.set_read_timeout(Some(left))?;
+        }
+        self.stream.read(buf).map_err(map_timeout)
+    }
+}
+
+impl Write for Deadlined {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.stream.write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.stream.write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.stream.flush()
+    }
+}
+
+impl crate::reply::Source for Conn {
+    fn read_some(
+        &mut self,
+        buf: &mut bytes::BytesMut,
+        want: usize,
+        wait: Option<Duration>,
+    ) -> io::Result<usize> {
+        // The wait shrinks as a reply's deadline nears (a setsockopt only then).
+        if let Some(wait) = wait.map(|w| w.max(Duration::from_millis(1))) {
+            match self {
+                Conn::Tcp(s) => s.set_read_timeout(Some(wait))?,
+                Conn::Secure(s) => s.get_mut().wait = wait,
+                Conn::Ssh { timeout, .. } => *timeout = wait,
+            }
+        }
+        if let Conn::Secure(s) = self {
+            let d = s.get_mut();
+            d.deadline = Some(Instant::now() + d.wait);
+            let r = self.read_into(buf, want);
+            if let Conn::Secure(s) = self {
+                s.get_mut().deadline = None;
+            }
+            return r;
+        }
+        self.read_into(buf, want)
     }
 }
 

@@ -10,9 +10,10 @@
 //!   `_DISTCC_SAFEGUARD` recursion guard, `--help`, `--version`, `--show-hosts`, `-j`.
 //! - [`compile`]: the life of one compile: argument scan (dcc-args), compiler rewriting
 //!   ([`probe`]), host list ([`hosts`], dcc-hosts), slots and state file ([`placement`],
-//!   dcc-state), the preprocessor ([`cpp`]), the remote attempt ([`remote`] over [`conn`],
-//!   with dcc-proto's codec), writing the object ([`output`]), the fallback to a local compile
-//!   ([`exec`]). Failures and fallbacks leave a line in the event log ([`events`]), which
+//!   dcc-state), the preprocessor ([`cpp`]), the remote attempt ([`remote`] over [`conn`]),
+//!   the reply received under the client's own limits and deadline ([`reply`], with
+//!   dcc-proto's codec) and judged ([`verdict`]), writing the object ([`output`]), the fallback
+//!   to a local compile ([`exec`]). Failures and fallbacks leave a line in the event log ([`events`]), which
 //!   `distccmon-top` shows; a compile that goes well writes nothing there.
 //! - [`signals`]: cleanup and re-raise on SIGTERM, SIGINT and SIGHUP.
 //! - [`zeroconf`]: `+zeroconf`, the helpers a background mDNS browser keeps in
@@ -34,8 +35,10 @@ pub mod output;
 pub mod placement;
 pub mod probe;
 pub mod remote;
+pub mod reply;
 pub mod secure;
 pub mod signals;
+pub mod verdict;
 pub mod zeroconf;
 
 use std::ffi::{OsStr, OsString};
@@ -112,8 +115,22 @@ pub fn run(argv: Vec<OsString>, env: &dyn Env, vars: ChildVars<'_>) -> i32 {
             ExitCode::DistccFailed.code()
         }
         Invocation::Compile { args, masquerade } => {
-            compile_entry(cfg, env, &argv, args, masquerade, vars)
+            let code = compile_entry(cfg, env, &argv, args, masquerade, vars);
+            log_peak_memory();
+            code
         }
+    }
+}
+
+/// Debug level: the client's peak resident memory (`VmHWM`), which the hostile-helper tests
+/// hold to the documented bound (docs/decisions/client.md).
+fn log_peak_memory() {
+    if !dcc_common::log::enabled(Level::Debug) {
+        return;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if let Some(hwm) = status.lines().find_map(|l| l.strip_prefix("VmHWM:")) {
+        dcc_log!(Level::Debug, "main", "peak memory: VmHWM {}", hwm.trim());
     }
 }
 

@@ -35,7 +35,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use dcc_proto::{FileEntry, Limits, Protocol, ReplyDecoder, Request, RequestBody, RequestHeader};
+use dcc_proto::{FileEntry, Protocol, ReplyDecoder, Request, RequestBody, RequestHeader};
 
 const MAX_HOSTS: usize = 500;
 
@@ -320,7 +320,9 @@ fn test_compile(o: &Options, name: &str, mut s: TcpStream, query: &[u8]) -> bool
         return false;
     }
     let protocol = Protocol::from_wire(o.protocol).unwrap_or(Protocol::V1);
-    let mut dec = ReplyDecoder::new(protocol, Limits::default());
+    // The canned test compile's reply is tiny: the client's limits at their smallest (1 MiB
+    // per body) keep a hostile host from filling this probe's memory.
+    let mut dec = ReplyDecoder::new(protocol, crate::reply::reply_limits(1));
     let mut buf = BytesMut::new();
     let mut chunk = [0u8; 16 * 1024];
     loop {
@@ -506,7 +508,7 @@ mod tests {
     fn canned_queries_decode() {
         for v in 1..=3 {
             let q = canned_query("gcc", v);
-            let r = Request::decode_all(&q, Limits::default()).unwrap();
+            let r = Request::decode_all(&q, dcc_proto::Limits::default()).unwrap();
             assert_eq!(r.header.argv, ["gcc", "-c", "hello.c", "-o", "hello.o"]);
             assert_eq!(r.header.protocol.wire, v);
         }

@@ -8,13 +8,18 @@
 //! - Missing parent directories are created (distcc does; gcc itself would fail, but the
 //!   local fallback then reports that).
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
 /// Write `data` to `path` as described in the module documentation.
 pub fn write_output(path: &Path, data: &[u8]) -> io::Result<()> {
+    open_output(path)?.write_all(data)
+}
+
+/// Open `path` for the object as described in the module documentation.
+pub fn open_output(path: &Path) -> io::Result<File> {
     if let Ok(m) = std::fs::symlink_metadata(path)
         && m.len() > 0
         && !m.file_type().is_char_device()
@@ -33,16 +38,15 @@ pub fn write_output(path: &Path, data: &[u8]) -> io::Result<()> {
             .mode(0o666)
             .open(path)
     };
-    let mut f = match open() {
+    match open() {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent)?;
             }
-            open()?
+            open()
         }
-        r => r?,
-    };
-    f.write_all(data)
+        r => r,
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //!    cpp slot. If cpp failed, drop the connection: its status is the answer.
 //! 3. Send `DOTI` (compressed per the protocol; protocol 1 writes the source straight from
 //!    the buffer, with no copy).
-//! 4. Read the reply with dcc-proto's `ReplyDecoder`, feeding it whatever arrives.
+//! 4. Read the reply ([`crate::reply::receive`]): streamed through dcc-proto's `ReplyStream`
+//!    under the client's own limits and deadline, large bodies spooled to a file.
 //!
 //! The state file follows distcc's phases: Connect, Preprocess, Send, Compile, Receive.
 
@@ -14,12 +15,11 @@ use std::io;
 use std::process::ExitStatus;
 use std::time::Duration;
 
-use bytes::BytesMut;
 use dcc_common::ExitCode;
 use dcc_hosts::{HostKind, HostSpec};
 use dcc_proto::compress::compress_into;
 use dcc_proto::token::{HEADER_LEN, encode_header};
-use dcc_proto::{Compression, Limits, ProtoError, Protocol, Reply, ReplyDecoder, Token};
+use dcc_proto::{Compression, Limits, ProtoError, Protocol, Token};
 use dcc_state::{Phase, SlotLock};
 
 use crate::config::CONNECT_TIMEOUT;
@@ -27,13 +27,14 @@ use crate::conn::{Conn, ConnectError, connect_ssh, connect_tcp, connect_tcp_stre
 use crate::cpp::Preprocessed;
 use crate::exec::ChildEnv;
 use crate::placement::JobState;
+use crate::reply::{Receive, Received};
 use crate::secure::{self, Files, HandshakeError, SecureFailure};
 
 /// What a helper (or the preprocessor) gave us.
 #[derive(Debug)]
 pub enum Outcome {
     /// The server ran the compiler and replied.
-    Reply(Reply),
+    Reply(Received),
     /// The local preprocessor failed: nothing was compiled, this is the status.
     CppFailed(ExitStatus),
 }
@@ -62,6 +63,28 @@ pub enum RemoteError {
     Cpp(io::Error),
     #[error(transparent)]
     Secure(#[from] SecureFailure),
+    /// A body over the client's limits (docs/decisions/client.md).
+    #[error(
+        "refused the reply from {host}: {source} (DISTCC_RS_REPLY_LIMIT_MB raises the limit, in MiB)"
+    )]
+    Refused { host: String, source: ProtoError },
+    /// The reply started but did not arrive within its deadline.
+    #[error(
+        "{host} is too slow: {received} bytes of reply in {:.1} s, under the floor of {} KiB/s",
+        elapsed.as_secs_f64(),
+        crate::reply::REPLY_FLOOR / 1024
+    )]
+    TooSlow {
+        host: String,
+        received: u64,
+        elapsed: Duration,
+    },
+    /// `STAT` is not a wait status: nothing can be concluded from the reply.
+    #[error("{host} sent status {status:#x}, which is neither 0, an exit code nor a signal")]
+    BadStatus { host: String, status: u32 },
+    /// Our side: a large body could not be spooled to `TMPDIR`.
+    #[error("failed to store the reply in a temporary file: {}", dcc_state::strerror(.0))]
+    Spool(io::Error),
 }
 
 impl RemoteError {
@@ -74,6 +97,8 @@ impl RemoteError {
             RemoteError::Protocol(e) => e.exit_code(),
             RemoteError::Cpp(_) => ExitCode::LocalCpp,
             RemoteError::Secure(e) => e.exit_code(),
+            RemoteError::Refused { .. } | RemoteError::BadStatus { .. } => ExitCode::ProtocolError,
+            RemoteError::TooSlow { .. } | RemoteError::Spool(_) => ExitCode::IoError,
         }
     }
 
@@ -88,6 +113,10 @@ impl RemoteError {
             RemoteError::Protocol(_) => "dcc_retrieve_results",
             RemoteError::Cpp(_) => "dcc_cpp_maybe",
             RemoteError::Secure(_) => "dcc_secure_connect",
+            RemoteError::Refused { .. }
+            | RemoteError::TooSlow { .. }
+            | RemoteError::BadStatus { .. }
+            | RemoteError::Spool(_) => "dcc_retrieve_results",
         }
     }
 
@@ -130,6 +159,10 @@ pub struct Request<'a> {
     pub ssh: &'a [String],
     /// The client key and known hosts, for `,secure` hosts.
     pub secure: Files,
+    /// The client's limits for a reply.
+    pub limits: Limits,
+    /// Where large reply bodies spill (`TMPDIR`).
+    pub tmpdir: &'a std::path::Path,
 }
 
 /// Run one attempt on `host`, holding slot `slot` there.
@@ -187,6 +220,7 @@ pub fn attempt(
     let mut head = Vec::with_capacity(256);
     dcc_proto::encode_request_header(&mut head, protocol, None, req.server_argv)?;
     conn.write_all(&head).map_err(RemoteError::Write)?;
+    let mut sent = head.len() as u64;
 
     if !source.is_finished() {
         state.note(Phase::Preprocess, None, None);
@@ -199,14 +233,26 @@ pub fn attempt(
     }
 
     state.note(Phase::Send, None, None);
-    send_doti(&mut conn, protocol.compression, source.output())?;
+    sent += send_doti(&mut conn, protocol.compression, source.output())?;
 
     state.note(Phase::Compile, None, None);
-    let reply = read_reply(&mut conn, protocol, state)?;
+    let how = Receive {
+        host: &host.spec,
+        protocol,
+        limits: req.limits,
+        io_timeout: req.io_timeout,
+        sent,
+        tmpdir: req.tmpdir,
+        spill_at: crate::reply::SPILL_AT,
+    };
+    let reply = crate::reply::receive(&mut conn, &how, &mut || {
+        state.note(Phase::Receive, None, None);
+    })?;
     Ok(Outcome::Reply(reply))
 }
 
-fn send_doti(conn: &mut Conn, c: Compression, source: &[u8]) -> Result<(), RemoteError> {
+/// Send the source; returns the bytes written.
+fn send_doti(conn: &mut Conn, c: Compression, source: &[u8]) -> Result<u64, RemoteError> {
     let mut packet = Vec::new();
     let body: &[u8] = match c {
         Compression::None => source,
@@ -235,38 +281,8 @@ fn send_doti(conn: &mut Conn, c: Compression, source: &[u8]) -> Result<(), Remot
         packet[..HEADER_LEN].copy_from_slice(&header);
         conn.write_all(&packet)
     }
-    .map_err(RemoteError::Write)
-}
-
-fn read_reply(
-    conn: &mut Conn,
-    protocol: Protocol,
-    state: &mut JobState<'_>,
-) -> Result<Reply, RemoteError> {
-    let mut dec = ReplyDecoder::new(protocol, Limits::default());
-    let mut buf = BytesMut::new();
-    let mut receiving = false;
-    loop {
-        if let Some(reply) = dec.decode(&mut buf)? {
-            return Ok(reply);
-        }
-        let want = dec.want().saturating_sub(buf.len());
-        let n = conn
-            .read_into(&mut buf, want)
-            .map_err(|source| RemoteError::Read {
-                expected: dec.expecting(),
-                source,
-            })?;
-        if n == 0 {
-            return Err(RemoteError::Eof {
-                expected: dec.expecting(),
-            });
-        }
-        if !receiving {
-            receiving = true;
-            state.note(Phase::Receive, None, None);
-        }
-    }
+    .map_err(RemoteError::Write)?;
+    Ok((HEADER_LEN + len as usize) as u64)
 }
 
 #[cfg(test)]
@@ -306,5 +322,44 @@ mod tests {
             .exit_code(),
             ExitCode::ProtocolError
         );
+        // A rogue helper's reply: refused (109), too slow (107, as a timeout), a strange
+        // status (109); a temporary file we cannot write is ours (107), never the host's.
+        let host = || "h:1".to_owned();
+        let too_long = ProtoError::TooLong {
+            token: Token::DOTO,
+            len: 2,
+            limit: 1,
+        };
+        for (e, code) in [
+            (
+                RemoteError::Refused {
+                    host: host(),
+                    source: too_long,
+                },
+                ExitCode::ProtocolError,
+            ),
+            (
+                RemoteError::TooSlow {
+                    host: host(),
+                    received: 9,
+                    elapsed: Duration::from_secs(6),
+                },
+                ExitCode::IoError,
+            ),
+            (
+                RemoteError::BadStatus {
+                    host: host(),
+                    status: 0x80,
+                },
+                ExitCode::ProtocolError,
+            ),
+            (
+                RemoteError::Spool(io::ErrorKind::StorageFull.into()),
+                ExitCode::IoError,
+            ),
+        ] {
+            assert_eq!(e.exit_code(), code, "{e}");
+            assert!(!e.is_no_answer());
+        }
     }
 }

@@ -25,7 +25,7 @@ use dcc_secure::{Initiator, KeyError, KnownHosts, PrivateKey, PublicKey, SecureE
 use dcc_state::DistccDir;
 
 use crate::config::Config;
-use crate::conn::poll2;
+use crate::conn::{Deadlined, poll2};
 use crate::cpp::Preprocessed;
 
 /// Where the client's key and known hosts are.
@@ -137,7 +137,7 @@ pub fn handshake(
     host: &str,
     timeout: Duration,
     mut cpp: Option<&mut Preprocessed>,
-) -> Result<dcc_secure::SecureStream<TcpStream>, HandshakeError> {
+) -> Result<dcc_secure::SecureStream<Deadlined>, HandshakeError> {
     let fail = |source: SecureError| {
         HandshakeError::Host(SecureFailure::Handshake {
             host: host.to_owned(),
@@ -154,7 +154,11 @@ pub fn handshake(
         if let Some(r) = frame::complete(&raw) {
             let session = init.finish(&raw[r.clone()]).map_err(fail)?;
             raw.drain(..r.end);
-            return Ok(dcc_secure::SecureStream::new(stream, session, raw));
+            return Ok(dcc_secure::SecureStream::new(
+                Deadlined::new(stream, timeout),
+                session,
+                raw,
+            ));
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {

@@ -3,12 +3,10 @@
 //! distcc's exit code), and the host gets a backoff mark.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
-use dcc_proto::{Limits, RequestDecoder, RequestEvent};
 use dcc_testkit::client::{self, client_tmp_leftovers};
 use dcc_testkit::daemon::{DaemonOptions, free_port};
 use dcc_testkit::{Daemon, DaemonKind, World, compare, workload};
@@ -107,47 +105,21 @@ enum Misbehaviour {
 
 /// A one-connection fake helper on 127.0.0.1; returns its port.
 fn fake_helper(how: Misbehaviour) -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let Ok((mut s, _)) = l.accept() else { return };
-        read_request(&mut s);
-        match how {
-            Misbehaviour::Silent => std::thread::sleep(Duration::from_secs(30)),
-            Misbehaviour::Reset => {
-                let _ = socket_linger_zero(&s);
-            }
-            Misbehaviour::Truncated => {
-                let _ = s.write_all(
-                    b"DONE00000001STAT00000000SERR00000000SOUT00000000DOTO00000400\x7fELF",
-                );
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            Misbehaviour::Garbage => {
-                let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
-                std::thread::sleep(Duration::from_millis(100));
-            }
+    dcc_testkit::helper::fake_helper(move |s| match how {
+        Misbehaviour::Silent => std::thread::sleep(Duration::from_secs(30)),
+        Misbehaviour::Reset => {
+            let _ = socket_linger_zero(s);
         }
-    });
-    port
-}
-
-fn read_request(s: &mut TcpStream) {
-    let mut dec = RequestDecoder::new(Limits::default());
-    let mut buf = BytesMut::new();
-    let mut chunk = [0u8; 65536];
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    loop {
-        match dec.decode(&mut buf) {
-            Ok(Some(RequestEvent::End)) | Err(_) => return,
-            Ok(Some(_)) => continue,
-            Ok(None) => {}
+        Misbehaviour::Truncated => {
+            let _ =
+                s.write_all(b"DONE00000001STAT00000000SERR00000000SOUT00000000DOTO00000400\x7fELF");
+            std::thread::sleep(Duration::from_millis(100));
         }
-        match s.read(&mut chunk) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        Misbehaviour::Garbage => {
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+            std::thread::sleep(Duration::from_millis(100));
         }
-    }
+    })
 }
 
 fn socket_linger_zero(s: &TcpStream) -> std::io::Result<()> {

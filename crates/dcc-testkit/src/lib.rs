@@ -7,6 +7,7 @@
 //! - [`daemon`]: a distccd (ours or Debian's) on 127.0.0.1 with a free port, its log, killed on
 //!   drop.
 //! - [`wire`]: a raw TCP client that writes bytes and reads everything back.
+//! - [`helper`]: a fake helper for the client's tests, answering crafted replies.
 //! - [`workload`]: the shared C workloads (lua, zstd, sqlite), prepared once and cached.
 //! - [`compare`]: byte-for-byte comparison of object trees.
 //! - [`netns`]: a build farm on one machine (hosts as network namespaces on a bridge), and
@@ -19,6 +20,7 @@ pub mod bins;
 pub mod client;
 pub mod compare;
 pub mod daemon;
+pub mod helper;
 pub mod netns;
 pub mod wire;
 pub mod workload;

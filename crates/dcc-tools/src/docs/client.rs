@@ -160,7 +160,9 @@ pub fn distcc() -> Page {
                     ),
                     Item(
                         "DISTCC_IO_TIMEOUT",
-                        "Seconds to wait on the network (default 300).",
+                        "Seconds to wait on a silent network (default 300). A reply that has \
+                         started must also be complete within 5 s plus its size (or the \
+                         request's, if larger) at 64 KiB/s.",
                     ),
                     Item("DISTCC_SAVE_TEMPS", "1: keep temporary files."),
                     Item(
@@ -179,6 +181,12 @@ pub fn distcc() -> Page {
                         "DISTCC_RS_KEY",
                         "The client's private key for ,secure hosts (default \
                          $DISTCC_DIR/client.key, mode 0600; make it with distcc-keygen).",
+                    ),
+                    Item(
+                        "DISTCC_RS_REPLY_LIMIT_MB",
+                        "The most one body of a helper's reply (object, diagnostics) may \
+                         hold, in MiB (default 64; a whole reply twice that). A larger reply \
+                         is refused and the file compiled elsewhere.",
                     ),
                     Item(
                         "DISTCC_RS_KNOWN_HOSTS",
