@@ -98,10 +98,13 @@ fn deb_assets_exist_and_ship_every_binary_page_and_unit() {
             "usr/bin/"
         };
         assert!(files.contains(&format!("{dir}{b}")), "{b}: {files:?}");
-        assert!(
-            files.contains(&format!("usr/share/man/man1/{b}.1")),
-            "{b}.1"
-        );
+        // Administrators' commands (in sbin) have their page in section 8.
+        let page = if dir == "usr/sbin/" {
+            format!("usr/share/man/man8/{b}.8")
+        } else {
+            format!("usr/share/man/man1/{b}.1")
+        };
+        assert!(files.contains(&page), "{page}");
         // A workspace crate builds it.
         let declared = std::fs::read_dir(root().join("crates"))
             .unwrap()
@@ -129,6 +132,44 @@ fn deb_assets_exist_and_ship_every_binary_page_and_unit() {
     ] {
         assert!(toml.contains(line), "{line}");
     }
+}
+
+/// The guide's install page names every shipped binary in its table and installs every one
+/// in its by-hand recipe (distccmon-top and distcc-keygen were missing once), and the guide
+/// links the secure transport's document.
+#[test]
+fn the_install_guide_lists_every_shipped_binary() {
+    let guide = std::fs::read_to_string(root().join("docs/guide/install.md")).unwrap();
+    let by_hand = guide
+        .split("## From source, by hand")
+        .nth(1)
+        .expect("by-hand section");
+    for b in BINARIES {
+        let dir = if b == "update-distcc-symlinks" {
+            "sbin"
+        } else {
+            "bin"
+        };
+        assert!(
+            guide
+                .lines()
+                .any(|l| l.starts_with('|') && l.contains(&format!("`/usr/{dir}/{b}`"))),
+            "{b} is not in the install table"
+        );
+        assert!(
+            by_hand
+                .lines()
+                .any(|l| l.trim_start().starts_with("sudo install")
+                    && (l.contains(&format!(",{b},"))
+                        || l.contains(&format!("{{{b},"))
+                        || l.contains(&format!(",{b}}}"))
+                        || l.contains(&format!("release/{b} ")))),
+            "{b} is not installed by hand"
+        );
+    }
+    let hardening = std::fs::read_to_string(root().join("docs/guide/hardening.md")).unwrap();
+    assert!(hardening.contains("(../security/secure-transport.md)"));
+    assert!(root().join("docs/security/secure-transport.md").is_file());
 }
 
 /// Source the PKGBUILD and run its `package()` with stand-in binaries: it installs the
