@@ -74,8 +74,9 @@ pub fn distccd() -> Page {
                 vec![Para(
                     "With --daemon --no-detach, distccd tells the service manager it is ready \
                          (sd_notify READY=1 and MAINPID) once its sockets accept, so units use \
-                         Type=notify. SIGTERM, SIGINT and SIGHUP stop accepting, kill running \
-                         compilers, remove every job directory and the pid file, and exit 0. \
+                         Type=notify. SIGTERM and SIGINT stop accepting, kill running compilers, \
+                         remove every job directory and the pid file, and exit 0. SIGHUP reopens \
+                         the --log-file (logrotate; distccd 3.4 stops instead). \
                          Started as root, distccd changes to --user (default distccd, then \
                          distcc, then nobody) before opening the log file; started as another \
                          user (the packaged units use User=distccd), it stays that user.",
