@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   distcc              # the reference implementation: distcc, distccd, distccmon-text
+  distcc-pump         # the upgrade test: it must stay installed when our package replaces distcc
   gcc g++ make perl python3
   googletest          # the C++ workload (sources under /usr/src/googletest)
   iproute2            # ip netns, tc: the farm tests
