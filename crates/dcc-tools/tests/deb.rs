@@ -4,6 +4,10 @@
 //! namespaces) keeps a working helper with the old settings, keeps distcc-pump, and purging
 //! and reinstalling leave nothing behind. Nothing touches this machine's /etc or /usr.
 
+#[expect(
+    dead_code,
+    reason = "this test builds the binaries itself, with cargo deb's profile"
+)]
 mod common;
 
 use std::path::{Path, PathBuf};
