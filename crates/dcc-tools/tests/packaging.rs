@@ -78,6 +78,11 @@ fn deb_files() -> BTreeSet<String> {
         assert!(!files.is_empty(), "asset {src} matches no file");
         for f in files {
             assert!(f.is_file(), "asset {} is missing", f.display());
+            // A destination without a trailing slash is the file's installed name.
+            if !dest.ends_with('/') {
+                out.insert(dest.clone());
+                continue;
+            }
             out.insert(format!(
                 "{dest}{}",
                 f.file_name().unwrap().to_string_lossy()
