@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   distcc              # the reference implementation: distcc, distccd, distccmon-text
+  distcc-pump         # the upgrade test: it must stay installed when our package replaces distcc
   gcc g++ make perl python3
   googletest          # the C++ workload (sources under /usr/src/googletest)
   iproute2            # ip netns, tc: the farm tests
@@ -12,6 +13,8 @@ packages=(
   makepkg pacman-package-manager libarchive-tools fakeroot  # the makepkg farm test
   systemd             # systemd-analyze verify of our units
   groff-base          # man page lint
+  lintian             # the .deb is lintian clean
+  logrotate           # the shipped logrotate file against a running daemon
   chromium            # the helper web page test (headless)
   tmux                # the live monitor test
   hyperfine valgrind  # benchmarks
@@ -36,6 +39,11 @@ if command -v systemctl >/dev/null && systemctl is-active --quiet distcc 2>/dev/
 fi
 
 rustup component add clippy rustfmt >/dev/null 2>&1 || true
+# The Debian package (crates/dcc-package): built and installed by crates/dcc-tools/tests/deb.rs.
+if ! cargo deb --version >/dev/null 2>&1; then
+  echo "installing cargo-deb"
+  cargo install cargo-deb --version 3.8.0 --locked --quiet
+fi
 if ! cargo fuzz --help >/dev/null 2>&1; then
   echo "installing cargo-fuzz"
   cargo install cargo-fuzz --locked --quiet

@@ -85,7 +85,7 @@ pub fn run(argv: Vec<OsString>, env: &dyn Env, vars: ChildVars<'_>) -> i32 {
             0
         }
         Invocation::Version => {
-            print_stdout(&dcc_common::version_text("distcc"));
+            print_stdout(&version());
             0
         }
         Invocation::ShowHosts => {
@@ -285,6 +285,15 @@ fn print_stdout(text: &str) {
     let _ = out.flush();
 }
 
+/// The protocols this client speaks. distcc 3.4 says "1, 2 and 3"; this client has no pump
+/// mode and sends `,cpp` hosts protocol 2 (docs/decisions/client.md).
+const PROTOCOLS: &str = "1 and 2";
+
+/// `distcc --version`: distcc's three-line header, with the protocols this client speaks.
+pub fn version() -> String {
+    dcc_common::version_text_with("distcc", PROTOCOLS)
+}
+
 /// `distcc --help`: distcc's version header, then the usage.
 pub fn usage() -> String {
     format!(
@@ -322,10 +331,12 @@ pub fn usage() -> String {
          \x20  --randomize                Shuffle the host list.\n\
          \x20  --localslots=N             Local jobs that cannot be distributed.\n\
          \x20  --localslots_cpp=N         Local preprocessing jobs.\n\
+         \x20  +zeroconf                  Add the helpers that announce themselves over\n\
+         \x20                             mDNS (distccd --zeroconf) on this network.\n\
          \n\
          Jobs that cannot be distributed, such as linking, run here. Use make -jN to\n\
          run several compiles at once.\n",
-        dcc_common::version_text("distcc"),
+        version(),
         hosts::SYSCONFDIR,
         dcc_common::DEFAULT_PORT
     )
@@ -340,11 +351,17 @@ mod tests {
         let u = usage();
         let mut lines = u.lines();
         assert!(lines.next().unwrap().starts_with("distcc 3.4 "));
+        // Not distcc's "1, 2 and 3": this client has no pump mode (protocol 3).
         assert_eq!(
             lines.next().unwrap(),
-            "  (protocols 1, 2 and 3) (default port 3632)"
+            "  (protocols 1 and 2) (default port 3632)"
         );
         assert!(u.contains("/etc/distcc/hosts"));
+        assert!(u.starts_with(&version()));
+        assert!(
+            u.lines().any(|l| l.trim_start().starts_with("+zeroconf ")),
+            "{u}"
+        );
     }
 
     #[test]

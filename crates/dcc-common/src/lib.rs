@@ -34,10 +34,16 @@ pub fn gnu_host() -> String {
     format!("{}-pc-{}-gnu", std::env::consts::ARCH, std::env::consts::OS)
 }
 
-/// The three-line version header shared by `distcc --version` and `distccd --version`.
+/// The three-line version header of `distccd --version`: the daemon speaks protocols 1 to 3.
 pub fn version_text(prog: &str) -> String {
+    version_text_with(prog, "1, 2 and 3")
+}
+
+/// The version header naming the protocols this program speaks (`distcc --version` says
+/// "1 and 2": the client has no pump mode, docs/decisions/client.md).
+pub fn version_text_with(prog: &str, protocols: &str) -> String {
     format!(
-        "{prog} {} {}\n  (protocols 1, 2 and 3) (default port {DEFAULT_PORT})\n  distcc-rs {}\n",
+        "{prog} {} {}\n  (protocols {protocols}) (default port {DEFAULT_PORT})\n  distcc-rs {}\n",
         DISTCC_COMPAT_VERSION,
         gnu_host(),
         env!("CARGO_PKG_VERSION")

@@ -13,7 +13,7 @@ use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::fd::{FromRawFd, RawFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Severity, most severe first (syslog's order).
@@ -67,8 +67,11 @@ impl Level {
 pub enum Sink {
     /// Standard error.
     Stderr,
-    /// A file opened for append (`--log-file`, `DISTCC_LOG`).
+    /// An open file: an inherited descriptor (`UNCACHED_ERR_FD`).
     File(File),
+    /// A file opened by name for append (`--log-file`, `DISTCC_LOG`): [`reopen`] opens the name
+    /// again, after logrotate has moved the file away.
+    Named { file: File, path: PathBuf },
     /// syslog with the daemon facility, as distccd does by default.
     Syslog,
     /// Nowhere.
@@ -78,11 +81,10 @@ pub enum Sink {
 impl Sink {
     /// Open `path` for appending, creating it (mode 0666 & ~umask, as `open(2)` in distcc).
     pub fn append_file(path: &Path) -> io::Result<Sink> {
-        OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(path)
-            .map(Sink::File)
+        Ok(Sink::Named {
+            file: open_append(path)?,
+            path: path.to_owned(),
+        })
     }
 
     /// An inherited descriptor (`UNCACHED_ERR_FD`). The descriptor is duplicated, so the
@@ -106,6 +108,10 @@ impl Sink {
         unsafe { libc::openlog(ident.as_ptr(), libc::LOG_PID, libc::LOG_DAEMON) };
         Sink::Syslog
     }
+}
+
+fn open_append(path: &Path) -> io::Result<File> {
+    OpenOptions::new().append(true).create(true).open(path)
 }
 
 /// A process's logger: program name, threshold and sink.
@@ -175,13 +181,26 @@ impl Logger {
                 line.push('\n');
                 let _ = io::stderr().lock().write_all(line.as_bytes());
             }
-            Sink::File(f) => {
+            Sink::File(f) | Sink::Named { file: f, .. } => {
                 let mut line = Self::format_line(self.prog, self.pid, level, func, msg);
                 line.push('\n');
                 // One write per line: O_APPEND keeps lines of concurrent processes whole.
                 let _ = f.write_all(line.as_bytes());
             }
             Sink::Null => {}
+        }
+    }
+
+    /// Open a [`Sink::Named`] file again by its name (distccd on SIGHUP, after logrotate
+    /// renamed it). Returns the name, or `None` for other sinks. On error the old file stays
+    /// in use, so no line is lost.
+    pub fn reopen(&mut self) -> io::Result<Option<PathBuf>> {
+        match &mut self.sink {
+            Sink::Named { file, path } => {
+                *file = open_append(path)?;
+                Ok(Some(path.clone()))
+            }
+            _ => Ok(None),
         }
     }
 
@@ -200,6 +219,15 @@ static GLOBAL: Mutex<Option<Logger>> = Mutex::new(None);
 pub fn init(logger: Logger) {
     let mut g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
     *g = Some(logger);
+}
+
+/// [`Logger::reopen`] on the global logger.
+pub fn reopen() -> io::Result<Option<PathBuf>> {
+    let mut g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
+    match g.as_mut() {
+        Some(l) => l.reopen(),
+        None => Ok(None),
+    }
 }
 
 /// Whether a message at `level` would be written by the global logger.
@@ -306,5 +334,35 @@ mod tests {
             format!("distccd[{pid}] (f) shown\ndistccd[{pid}] ERROR: bad\n")
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// logrotate renames the file, then the daemon reopens: the next line goes to a new file
+    /// under the old name, the earlier lines stay in the renamed one.
+    #[test]
+    fn reopen_after_rename_writes_to_a_new_file_by_the_same_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("distccd.log");
+        let mut l = Logger::new("distccd", Level::Info, Sink::append_file(&path).unwrap());
+        l.log(Level::Info, None, format_args!("before"));
+        let rotated = dir.path().join("distccd.log.1");
+        std::fs::rename(&path, &rotated).unwrap();
+        l.log(Level::Info, None, format_args!("still old"));
+        assert_eq!(l.reopen().unwrap(), Some(path.clone()));
+        l.log(Level::Info, None, format_args!("after"));
+        let pid = std::process::id();
+        assert_eq!(
+            std::fs::read_to_string(&rotated).unwrap(),
+            format!("distccd[{pid}] before\ndistccd[{pid}] still old\n")
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            format!("distccd[{pid}] after\n")
+        );
+        // A name that can no longer be opened keeps the old file.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::remove_dir_all(dir.path()).unwrap();
+        assert!(l.reopen().is_err());
+        let mut stderr = Logger::new("distccd", Level::Info, Sink::Stderr);
+        assert_eq!(stderr.reopen().unwrap(), None);
     }
 }

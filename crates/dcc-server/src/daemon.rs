@@ -9,8 +9,9 @@
 //!
 //! distcc pre-forks `--jobs` workers that each accept; we accept in one task and bound work
 //! with semaphores ([`Server::intake_limit`] connections read at once, `--jobs` compiles at
-//! once). `SIGTERM`, `SIGINT` and `SIGHUP` stop accepting, kill running compiles, remove every
-//! job directory and the pid file, and exit 0.
+//! once). `SIGTERM` and `SIGINT` stop accepting, kill running compiles, remove every job
+//! directory and the pid file, and exit 0. `SIGHUP` reopens `--log-file` (logrotate), where
+//! distcc 3.4 stops (docs/decisions/daemon.md).
 
 use std::ffi::OsString;
 use std::io::Write as _;
@@ -597,11 +598,23 @@ async fn wait_for_stop(lifetime: Option<Duration>) -> &'static str {
             None => std::future::pending().await,
         }
     };
-    tokio::select! {
-        _ = recv(&mut term) => "Terminated",
-        _ = recv(&mut int) => "Interrupt",
-        _ = recv(&mut hup) => "Hangup",
-        _ = life => "lifetime expired",
+    tokio::pin!(life);
+    loop {
+        tokio::select! {
+            _ = recv(&mut term) => return "Terminated",
+            _ = recv(&mut int) => return "Interrupt",
+            _ = recv(&mut hup) => reopen_log(),
+            _ = &mut life => return "lifetime expired",
+        }
+    }
+}
+
+/// SIGHUP: logrotate has moved the log file away; write to a new one by the same name.
+fn reopen_log() {
+    match log::reopen() {
+        Ok(Some(p)) => dcc_log!(Level::Info, "dcc_reopen_log", "reopened {}", p.display()),
+        Ok(None) => {}
+        Err(e) => dcc_log!(Level::Error, "dcc_reopen_log", "cannot reopen the log: {e}"),
     }
 }
 

@@ -78,6 +78,11 @@ fn deb_files() -> BTreeSet<String> {
         assert!(!files.is_empty(), "asset {src} matches no file");
         for f in files {
             assert!(f.is_file(), "asset {} is missing", f.display());
+            // A destination without a trailing slash is the file's installed name.
+            if !dest.ends_with('/') {
+                out.insert(dest.clone());
+                continue;
+            }
             out.insert(format!(
                 "{dest}{}",
                 f.file_name().unwrap().to_string_lossy()
@@ -98,10 +103,13 @@ fn deb_assets_exist_and_ship_every_binary_page_and_unit() {
             "usr/bin/"
         };
         assert!(files.contains(&format!("{dir}{b}")), "{b}: {files:?}");
-        assert!(
-            files.contains(&format!("usr/share/man/man1/{b}.1")),
-            "{b}.1"
-        );
+        // Administrators' commands (in sbin) have their page in section 8.
+        let page = if dir == "usr/sbin/" {
+            format!("usr/share/man/man8/{b}.8")
+        } else {
+            format!("usr/share/man/man1/{b}.1")
+        };
+        assert!(files.contains(&page), "{page}");
         // A workspace crate builds it.
         let declared = std::fs::read_dir(root().join("crates"))
             .unwrap()
@@ -114,7 +122,8 @@ fn deb_assets_exist_and_ship_every_binary_page_and_unit() {
     }
     for f in [
         "usr/lib/systemd/system/distccd@.service",
-        "etc/conf.d/distccd",
+        "usr/share/distcc-rs/conf.d/distccd",
+        "etc/logrotate.d/distccd",
         "usr/share/bash-completion/completions/distccd",
         "usr/share/zsh/vendor-completions/_distccd",
         "usr/share/fish/vendor_completions.d/distccd.fish",
@@ -129,6 +138,44 @@ fn deb_assets_exist_and_ship_every_binary_page_and_unit() {
     ] {
         assert!(toml.contains(line), "{line}");
     }
+}
+
+/// The guide's install page names every shipped binary in its table and installs every one
+/// in its by-hand recipe (distccmon-top and distcc-keygen were missing once), and the guide
+/// links the secure transport's document.
+#[test]
+fn the_install_guide_lists_every_shipped_binary() {
+    let guide = std::fs::read_to_string(root().join("docs/guide/install.md")).unwrap();
+    let by_hand = guide
+        .split("## From source, by hand")
+        .nth(1)
+        .expect("by-hand section");
+    for b in BINARIES {
+        let dir = if b == "update-distcc-symlinks" {
+            "sbin"
+        } else {
+            "bin"
+        };
+        assert!(
+            guide
+                .lines()
+                .any(|l| l.starts_with('|') && l.contains(&format!("`/usr/{dir}/{b}`"))),
+            "{b} is not in the install table"
+        );
+        assert!(
+            by_hand
+                .lines()
+                .any(|l| l.trim_start().starts_with("sudo install")
+                    && (l.contains(&format!(",{b},"))
+                        || l.contains(&format!("{{{b},"))
+                        || l.contains(&format!(",{b}}}"))
+                        || l.contains(&format!("release/{b} ")))),
+            "{b} is not installed by hand"
+        );
+    }
+    let hardening = std::fs::read_to_string(root().join("docs/guide/hardening.md")).unwrap();
+    assert!(hardening.contains("(../security/secure-transport.md)"));
+    assert!(root().join("docs/security/secure-transport.md").is_file());
 }
 
 /// Source the PKGBUILD and run its `package()` with stand-in binaries: it installs the
@@ -188,6 +235,11 @@ fn the_pkgbuild_installs_what_the_deb_ships() {
     want.insert("usr/lib/sysusers.d/distccd.conf".into());
     want.insert("usr/share/licenses/distcc-rs/LICENSE-MIT".into());
     want.insert("usr/share/licenses/distcc-rs/LICENSE-APACHE".into());
+    // Debian's postinst makes /etc/conf.d/distccd from this example (or from Debian's
+    // /etc/default/distcc); Arch ships it as a backup file.
+    assert!(want.remove("usr/share/distcc-rs/conf.d/distccd"));
+    assert!(want.remove("usr/share/lintian/overrides/distcc-rs"));
+    want.insert("etc/conf.d/distccd".into());
     assert_eq!(installed, want);
     let mode = std::fs::metadata(pkg.join("usr/bin/distccd"))
         .unwrap()
@@ -248,8 +300,28 @@ fn makepkg_reads_the_pkgbuild() {
     );
 }
 
-/// Run a maintainer script with stub commands that record their arguments.
+/// A root for the maintainer scripts (`DPKG_ROOT`): only what the package ships that they
+/// read, so that they never touch this machine's /etc.
+fn fake_root() -> tempfile::TempDir {
+    let r = tempfile::tempdir().unwrap();
+    let t = r.path().join("usr/share/distcc-rs/conf.d");
+    std::fs::create_dir_all(&t).unwrap();
+    std::fs::copy(root().join("packaging/conf.d/distccd"), t.join("distccd")).unwrap();
+    r
+}
+
+/// Run a maintainer script in a fake root with stub commands that record their arguments.
 fn run_script(script: &str, args: &[&str], user_exists: bool) -> Vec<String> {
+    run_script_in(fake_root().path(), script, args, user_exists).0
+}
+
+/// [`run_script`] in `dpkg_root`; the recorded calls and the script's stderr.
+fn run_script_in(
+    dpkg_root: &Path,
+    script: &str,
+    args: &[&str],
+    user_exists: bool,
+) -> (Vec<String>, String) {
     let tmp = tempfile::tempdir().unwrap();
     let log = tmp.path().join("calls");
     let stubs = tmp.path().join("bin");
@@ -283,6 +355,7 @@ fn run_script(script: &str, args: &[&str], user_exists: bool) -> Vec<String> {
         .arg(script)
         .args(args)
         .env("PATH", path)
+        .env("DPKG_ROOT", dpkg_root)
         .output()
         .unwrap();
     assert!(
@@ -290,11 +363,12 @@ fn run_script(script: &str, args: &[&str], user_exists: bool) -> Vec<String> {
         "{script} {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    std::fs::read_to_string(&log)
+    let calls = std::fs::read_to_string(&log)
         .unwrap_or_default()
         .lines()
         .map(str::to_owned)
-        .collect()
+        .collect();
+    (calls, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 #[test]
@@ -333,4 +407,115 @@ fn maintainer_scripts_add_the_user_and_keep_the_links() {
     assert!(run_script("prerm", &["upgrade", "0.2.0-1"], true).is_empty());
     let triggers = std::fs::read_to_string(root().join("packaging/debian/triggers")).unwrap();
     assert!(triggers.contains("interest-noawait /usr/lib/gcc\n"));
+}
+
+/// Debian's distcc as its postinst leaves /etc/default/distcc, with these values, and its
+/// init script's start links (`S`) or disabled links (`K`) in /etc/rc2.d.
+fn debian_root(values: &[(&str, &str)], links: &str) -> tempfile::TempDir {
+    let r = fake_root();
+    let mut text = String::from("# Defaults for distcc initscript\n");
+    for (k, v) in values {
+        text.push_str(&format!("{k}=\"{v}\"\n"));
+    }
+    std::fs::create_dir_all(r.path().join("etc/default")).unwrap();
+    std::fs::write(r.path().join("etc/default/distcc"), text).unwrap();
+    std::fs::create_dir_all(r.path().join("etc/rc2.d")).unwrap();
+    std::os::unix::fs::symlink(
+        "../init.d/distcc",
+        r.path().join(format!("etc/rc2.d/{links}01distcc")),
+    )
+    .unwrap();
+    r
+}
+
+const DEBIAN: [(&str, &str); 6] = [
+    ("STARTDISTCC", "true"),
+    ("ALLOWEDNETS", "127.0.0.1 10.3.0.0/16"),
+    ("LISTENER", "127.0.0.1"),
+    ("NICE", "10"),
+    ("JOBS", "3"),
+    ("ZEROCONF", "true"),
+];
+
+fn conf_args(r: &Path) -> String {
+    let text = std::fs::read_to_string(r.join("etc/conf.d/distccd")).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("DISTCC_ARGS="))
+        .unwrap_or_else(|| panic!("no DISTCC_ARGS:\n{text}"));
+    line.to_owned()
+}
+
+#[test]
+fn postinst_carries_over_debians_settings_and_enabled_state() {
+    const ENABLE: &str = "deb-systemd-helper enable distccd.service";
+    // Enabled, every setting: the arguments Debian's init script built, and enabled.
+    let r = debian_root(&DEBIAN, "S");
+    let (calls, _) = run_script_in(r.path(), "postinst", &["configure", ""], true);
+    assert_eq!(
+        conf_args(r.path()),
+        "DISTCC_ARGS=\"--allow 127.0.0.1 --allow 10.3.0.0/16 --listen 127.0.0.1 --nice 10 \
+         --jobs 3 --zeroconf --log-file /var/log/distccd/distccd.log\""
+    );
+    assert!(calls.iter().any(|c| c == ENABLE), "{calls:?}");
+    // Made once: a second configure (an upgrade) keeps the administrator's file.
+    std::fs::write(
+        r.path().join("etc/conf.d/distccd"),
+        "DISTCC_ARGS=\"--allow 1.2.3.4\"\n",
+    )
+    .unwrap();
+    let (calls, _) = run_script_in(r.path(), "postinst", &["configure", "0.1.0-1"], true);
+    assert_eq!(conf_args(r.path()), "DISTCC_ARGS=\"--allow 1.2.3.4\"");
+    assert!(!calls.iter().any(|c| c == ENABLE), "{calls:?}");
+
+    // Disabled with `systemctl disable distcc` (K links), or STARTDISTCC=false: the
+    // settings come over, the service stays disabled.
+    let r = debian_root(&DEBIAN, "K");
+    let (calls, _) = run_script_in(r.path(), "postinst", &["configure", ""], true);
+    assert!(conf_args(r.path()).contains("--allow 10.3.0.0/16"));
+    assert!(!calls.iter().any(|c| c == ENABLE), "{calls:?}");
+    let mut off = DEBIAN;
+    off[0].1 = "false";
+    let r = debian_root(&off, "S");
+    let (calls, _) = run_script_in(r.path(), "postinst", &["configure", ""], true);
+    assert!(!calls.iter().any(|c| c == ENABLE), "{calls:?}");
+
+    // Debian's own defaults (empty JOBS, NICE out of the init script's range): left out.
+    let r = debian_root(
+        &[
+            ("STARTDISTCC", "false"),
+            ("ALLOWEDNETS", "127.0.0.1"),
+            ("NICE", "25"),
+            ("JOBS", ""),
+        ],
+        "S",
+    );
+    run_script_in(r.path(), "postinst", &["configure", ""], true);
+    assert_eq!(
+        conf_args(r.path()),
+        "DISTCC_ARGS=\"--allow 127.0.0.1 --log-file /var/log/distccd/distccd.log\""
+    );
+
+    // A value that cannot be one quoted line (a stray quote and a command substitution):
+    // not carried over, the example instead, not enabled, and a warning.
+    let mut bad = DEBIAN;
+    bad[1].1 = "10.0.0.1\\\" $(id)";
+    let r = debian_root(&bad, "S");
+    let (calls, err) = run_script_in(r.path(), "postinst", &["configure", ""], true);
+    assert_eq!(conf_args(r.path()), "DISTCC_ARGS=\"--allow 127.0.0.1\"");
+    assert!(!calls.iter().any(|c| c == ENABLE), "{calls:?}");
+    assert!(err.contains("not carried over"), "{err}");
+
+    // No Debian settings: the example.
+    let r = fake_root();
+    run_script_in(r.path(), "postinst", &["configure", ""], true);
+    assert_eq!(
+        std::fs::read_to_string(r.path().join("etc/conf.d/distccd")).unwrap(),
+        std::fs::read_to_string(root().join("packaging/conf.d/distccd")).unwrap()
+    );
+    // Purge removes it (and the logs).
+    std::fs::create_dir_all(r.path().join("var/log/distccd")).unwrap();
+    run_script_in(r.path(), "postrm", &["purge"], true);
+    assert!(!r.path().join("etc/conf.d").exists());
+    assert!(!r.path().join("var/log/distccd").exists());
 }

@@ -84,7 +84,7 @@ pub fn distcc() -> Page {
                         "gcc -c x.c",
                         "Masquerade: gcc is a link to distcc in a directory early on PATH \
                          (/usr/lib/distcc/bin, which makepkg's BUILDENV=(distcc) puts first; \
-                         update-distcc-symlinks(1) makes it). distcc removes that directory and \
+                         update-distcc-symlinks(8) makes it). distcc removes that directory and \
                          everything before it from PATH, so the real gcc is found next.",
                     ),
                 ],
@@ -124,6 +124,12 @@ pub fn distcc() -> Page {
                          preprocesses locally and speaks protocol 2 to such hosts.",
                     ),
                     Item("--randomize", "Shuffle the hosts."),
+                    Item(
+                        "+zeroconf",
+                        "Add the helpers found over mDNS: daemons started with distccd \
+                         --zeroconf on this network whose compiler matches this machine's cc. \
+                         A background browser keeps the list in $DISTCC_DIR/zeroconf/hosts.",
+                    ),
                     Item(
                         "--localslots=N, --localslots_cpp=N",
                         "Local jobs that cannot be distributed (4), local preprocessors (8).",
@@ -212,7 +218,7 @@ pub fn distcc() -> Page {
             Section::new(
                 "SEE ALSO",
                 vec![Para(
-                    "distccd(1), distccmon-text(1), lsdistcc(1), update-distcc-symlinks(1)",
+                    "distccd(1), distccmon-text(1), lsdistcc(1), update-distcc-symlinks(8)",
                 )],
             ),
         ],

@@ -43,7 +43,7 @@ pub fn distccd() -> Page {
                     Para(
                         "The compiler: a leading /bin/ or /usr/bin/ is removed from the name the \
                          client sends; any other path is refused. The name must be listed in \
-                         /usr/lib/distcc (only its presence counts; update-distcc-symlinks(1) \
+                         /usr/lib/distcc (only its presence counts; update-distcc-symlinks(8) \
                          makes the links) and look like a gcc or clang driver (gcc, g++, cc, c++, \
                          clang, clang++, c89, c99, with an optional target prefix and version \
                          suffix). It is then looked up on DISTCCD_PATH, or PATH; an entry that is \
@@ -74,8 +74,9 @@ pub fn distccd() -> Page {
                 vec![Para(
                     "With --daemon --no-detach, distccd tells the service manager it is ready \
                          (sd_notify READY=1 and MAINPID) once its sockets accept, so units use \
-                         Type=notify. SIGTERM, SIGINT and SIGHUP stop accepting, kill running \
-                         compilers, remove every job directory and the pid file, and exit 0. \
+                         Type=notify. SIGTERM and SIGINT stop accepting, kill running compilers, \
+                         remove every job directory and the pid file, and exit 0. SIGHUP reopens \
+                         the --log-file (logrotate; distccd 3.4 stops instead). \
                          Started as root, distccd changes to --user (default distccd, then \
                          distcc, then nobody) before opening the log file; started as another \
                          user (the packaged units use User=distccd), it stays that user.",
@@ -128,7 +129,7 @@ pub fn distccd() -> Page {
                 vec![
                     Item(
                         "/usr/lib/distcc",
-                        "The compiler whitelist (see update-distcc-symlinks(1)).",
+                        "The compiler whitelist (see update-distcc-symlinks(8)).",
                     ),
                     Item("/etc/conf.d/distccd", "DISTCC_ARGS for distccd.service."),
                     Item(
@@ -157,7 +158,7 @@ pub fn distccd() -> Page {
             Section::new(
                 "SEE ALSO",
                 vec![Para(
-                    "distcc(1), distccmon-text(1), lsdistcc(1), update-distcc-symlinks(1)",
+                    "distcc(1), distccmon-text(1), lsdistcc(1), update-distcc-symlinks(8)",
                 )],
             ),
         ],

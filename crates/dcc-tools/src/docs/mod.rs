@@ -106,7 +106,8 @@ fn update_distcc_symlinks() -> Page {
     use crate::man::{Block::*, Section};
     Page {
         command: crate::cli::Options::command(),
-        section: "1",
+        // An administrator's command in /usr/sbin: section 8.
+        section: "8",
         extra: vec![
             Section::new(
                 "FILES",
