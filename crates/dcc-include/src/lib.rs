@@ -1,0 +1,34 @@
+//! The include scanner: every file a C or C++ translation unit may read, found without
+//! running the preprocessor, so that a helper can preprocess the unit itself.
+//!
+//! How the pieces fit:
+//! - [`args`] reads the compile command: the source, the language, the options that change
+//!   the search path or the target, `-include`/`-imacros`, `-D`.
+//! - [`search_path`] asks the compiler once for its include chains (`-E -v`) and predefined
+//!   macros, and keeps the answer on disk.
+//! - [`lexer`] turns a file into the directives that matter (includes, `__has_include`,
+//!   `#define`), without evaluating `#if`: every branch counts.
+//! - [`resolve`] searches the chains as gcc does and walks each path as the kernel does,
+//!   recording the directories and symlinks on the way.
+//! - [`macros`] expands computed includes with every definition seen (pump mode's method).
+//! - [`cache`] memoises each file's hash and directives on disk, keyed by its `stat`, across
+//!   the client processes of a build.
+//! - [`scan`] walks the closure and builds the [`Manifest`], or gives up with a [`Reason`]
+//!   when it cannot prove the set complete ([`Outcome`]).
+//!
+//! Design and limits: docs/decisions/include-scanner.md.
+
+pub mod args;
+pub mod cache;
+pub mod lexer;
+pub mod macros;
+pub mod manifest;
+pub mod outcome;
+pub mod resolve;
+pub mod scan;
+pub mod search_path;
+
+pub use manifest::{Entry, Kind, Manifest, Origin};
+pub use outcome::{Outcome, Reason, Stats};
+pub use scan::{Limits, Scan, Scanner};
+pub use search_path::SearchPath;
