@@ -47,14 +47,21 @@ pub fn candidates(expr: &str, defs: &Defs, file: &str) -> Result<Vec<Target>, Fa
     let mut budget = MAX_CANDIDATES * 16;
     let alts = expand(lex_text(expr), defs, &HashSet::new(), 0, &mut budget, file)?;
     for alt in alts {
-        if let Some(t) = header(&alt)
-            && !out.contains(&t)
-        {
-            out.push(t);
+        match header(&alt) {
+            Some(t) => {
+                if !out.contains(&t) {
+                    out.push(t);
+                }
+            }
+            // Not a header name: if gcc took this branch it failed, so a successful compile
+            // did not. That holds only if the expansion is gcc's: a macro name left
+            // unexpanded (a function-like name without arguments, or one the simplified
+            // recursion guard stopped) means the model may differ, so give up.
+            None if alt.iter().any(|(t, _)| defs.contains_key(t)) => {
+                return Err(Fail::Unresolved);
+            }
+            None => {}
         }
-    }
-    if out.is_empty() {
-        return Err(Fail::Unresolved);
     }
     if out.len() > MAX_CANDIDATES {
         return Err(Fail::TooMany);
@@ -314,12 +321,14 @@ mod tests {
             Ok(vec![q("dir/x.c")])
         );
         assert_eq!(candidates("__LINE__", &d, "x.c"), Err(Fail::Unresolved));
-        assert_eq!(candidates("UNDEFINED", &d, "x.c"), Err(Fail::Unresolved));
+        // Never defined anywhere: a branch that includes it cannot be taken.
+        assert_eq!(candidates("UNDEFINED", &d, "x.c"), Ok(vec![]));
     }
 
     #[test]
     fn self_reference_stops() {
-        let d = defs("#define A A\n#define B <b.h>\n");
+        let d = defs("#define A A\n#define B <b.h>\n#define F(x) <x.h>\n");
+        assert_eq!(candidates("F", &d, "x.c"), Err(Fail::Unresolved));
         assert_eq!(candidates("A", &d, "x.c"), Err(Fail::Unresolved));
     }
 

@@ -1,0 +1,103 @@
+//! For every unit of the project's workloads (lua, zstd, sqlite, GoogleTest/GoogleMock), the
+//! scanner's manifest holds every file gcc itself reports reading (`gcc -M`), and the unit
+//! preprocesses to the same text in a root that holds only the manifest's shipped files.
+//! The over-approximation (manifest files / gcc's files) is printed per workload.
+
+mod common;
+
+use common::{complete, files, gcc_deps, same_in_root, words};
+use dcc_include::Scanner;
+use dcc_testkit::workload;
+
+fn check(name: &str) {
+    let dir = workload::prepare(name);
+    let (flags, src, units) = workload::units(&dir);
+    let cxx = workload::is_cxx(&dir);
+    let compiler = if cxx { "g++" } else { "gcc" };
+    let flags = words(&flags);
+    let cache = tempfile::tempdir().expect("tmp");
+    let scanner = Scanner {
+        cache_dir: Some(cache.path().to_path_buf()),
+        ..Scanner::default()
+    };
+    let (mut ours, mut gccs, mut worst) = (0usize, 0usize, (0f64, String::new()));
+    for (_, unit) in &units {
+        let mut argv = vec![compiler.to_owned()];
+        argv.extend(flags.iter().cloned());
+        argv.extend(words(&format!("-c {unit} -o /dev/null")));
+        let m = complete(&scanner, compiler, &argv, &src);
+        let mine = files(&m);
+        let mut gflags = flags.clone();
+        gflags.push(unit.clone());
+        let theirs = gcc_deps(compiler, &gflags, &src);
+        let missing: Vec<_> = theirs.difference(&mine).collect();
+        assert!(
+            missing.is_empty(),
+            "{name} {unit}: the manifest lacks {missing:?}"
+        );
+        ours += mine.len();
+        gccs += theirs.len();
+        let ratio = mine.len() as f64 / theirs.len() as f64;
+        if ratio > worst.0 {
+            worst = (ratio, unit.clone());
+        }
+    }
+    eprintln!(
+        "{name}: {} units, manifest files {ours}, gcc -M files {gccs}, ratio {:.2} (worst {:.2}: {})",
+        units.len(),
+        ours as f64 / gccs as f64,
+        worst.0,
+        worst.1
+    );
+}
+
+/// The strongest check: gcc in a root with only the shipped files gives the same text.
+fn check_in_root(name: &str, max_units: usize) {
+    let dir = workload::prepare(name);
+    let (flags, src, units) = workload::units(&dir);
+    let compiler = if workload::is_cxx(&dir) { "g++" } else { "gcc" };
+    let flags = words(&flags);
+    let scanner = Scanner::default();
+    for (_, unit) in units.iter().take(max_units) {
+        let mut argv = vec![compiler.to_owned()];
+        argv.extend(flags.iter().cloned());
+        argv.extend(words(&format!("-c {unit}")));
+        let m = complete(&scanner, compiler, &argv, &src);
+        same_in_root(compiler, &m, &flags, unit, &src);
+    }
+}
+
+#[test]
+fn lua_manifests_hold_what_gcc_reads() {
+    check("lua");
+}
+
+#[test]
+fn zstd_manifests_hold_what_gcc_reads() {
+    check("zstd");
+}
+
+#[test]
+fn sqlite_manifest_holds_what_gcc_reads() {
+    check("sqlite");
+}
+
+#[test]
+fn gtest_manifests_hold_what_gcc_reads() {
+    check("gtest");
+}
+
+#[test]
+fn lua_preprocesses_the_same_with_only_the_manifest() {
+    check_in_root("lua", usize::MAX);
+}
+
+#[test]
+fn zstd_preprocesses_the_same_with_only_the_manifest() {
+    check_in_root("zstd", usize::MAX);
+}
+
+#[test]
+fn gtest_preprocesses_the_same_with_only_the_manifest() {
+    check_in_root("gtest", 4);
+}
