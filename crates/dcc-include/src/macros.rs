@@ -48,11 +48,8 @@ pub fn candidates(expr: &str, defs: &Defs, file: &str) -> Result<Vec<Target>, Fa
     let alts = expand(lex_text(expr), defs, &HashSet::new(), 0, &mut budget, file)?;
     for alt in alts {
         match header(&alt) {
-            Some(t) => {
-                if !out.contains(&t) {
-                    out.push(t);
-                }
-            }
+            Some(t) if !out.contains(&t) => out.push(t),
+            Some(_) => {}
             // Not a header name: if gcc took this branch it failed, so a successful compile
             // did not. That holds only if the expansion is gcc's: a macro name left
             // unexpanded (a function-like name without arguments, or one the simplified
