@@ -111,8 +111,103 @@ pub(crate) fn write_checked(
 pub struct FileFacts {
     /// BLAKE3 of the content.
     pub hash: [u8; 32],
-    /// The directives.
+    /// The include directives (everything but `#define`).
     pub directives: Vec<Directive>,
+    /// The `#define`s, needed only for computed includes.
+    pub defines: Defines,
+}
+
+impl FileFacts {
+    /// Split a lexed file's directives into includes and defines.
+    pub fn new(hash: [u8; 32], all: Vec<Directive>) -> Self {
+        let mut directives = Vec::new();
+        let mut defines = Vec::new();
+        for d in all {
+            match d {
+                Directive::Define(d) => defines.push(d),
+                d => directives.push(d),
+            }
+        }
+        FileFacts {
+            hash,
+            directives,
+            defines: Defines::Parsed(defines),
+        }
+    }
+}
+
+/// Macro names to look up, plain and as the memo writes them.
+#[derive(Debug, Default)]
+pub struct Names {
+    plain: std::collections::HashSet<String>,
+    encoded: std::collections::HashSet<Vec<u8>>,
+}
+
+impl Names {
+    /// The set of `names`.
+    pub fn new(names: impl IntoIterator<Item = String>) -> Self {
+        let mut n = Names::default();
+        for s in names {
+            let mut e = Vec::new();
+            put_str(&mut e, &s);
+            n.encoded.insert(e);
+            n.plain.insert(s);
+        }
+        n
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.plain.is_empty()
+    }
+}
+
+/// A file's `#define`s. A system header has hundreds and most units have no computed
+/// include, so from the memo they stay encoded until a computed include asks for a name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Defines {
+    /// As lexed.
+    Parsed(Vec<Define>),
+    /// The memo's `d` lines, undecoded.
+    Encoded(Vec<u8>),
+}
+
+impl Defines {
+    /// Append the definitions of the macros in `names` to `out`.
+    pub fn named(&self, names: &Names, out: &mut Vec<Define>) {
+        match self {
+            Defines::Parsed(v) => {
+                out.extend(v.iter().filter(|d| names.plain.contains(&d.name)).cloned())
+            }
+            Defines::Encoded(b) => {
+                for l in b.split(|&c| c == b'\n') {
+                    let mut f = l.splitn(3, |&c| c == b' ');
+                    let (Some(b"d"), Some(name)) = (f.next(), f.next()) else {
+                        continue;
+                    };
+                    if names.encoded.contains(name)
+                        && let Some(Directive::Define(d)) = decode_line(l)
+                    {
+                        out.push(d);
+                    }
+                }
+            }
+        }
+    }
+
+    /// All of them (tests).
+    pub fn all(&self) -> Vec<Define> {
+        match self {
+            Defines::Parsed(v) => v.clone(),
+            Defines::Encoded(b) => b
+                .split(|&c| c == b'\n')
+                .filter_map(|l| match decode_line(l) {
+                    Some(Directive::Define(d)) => Some(d),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The per-file memo in a directory (`<dir>/files-1/xx/<hash of path>`).
@@ -233,7 +328,8 @@ fn get_target(tag: &[u8], s: &[u8]) -> Option<Target> {
 fn encode(f: &FileFacts) -> Vec<u8> {
     let mut out = hex(&f.hash).into_bytes();
     out.push(b'\n');
-    for d in &f.directives {
+    let defines: Vec<Directive> = f.defines.all().into_iter().map(Directive::Define).collect();
+    for d in f.directives.iter().chain(&defines) {
         match d {
             Directive::Include { kind, target } => {
                 let k = match kind {
@@ -267,53 +363,78 @@ fn encode(f: &FileFacts) -> Vec<u8> {
 }
 
 fn decode(body: &[u8]) -> Option<FileFacts> {
-    let mut lines = body.strip_suffix(b"\n")?.split(|&c| c == b'\n');
-    let h = lines.next()?;
+    let body = body.strip_suffix(b"\n")?;
+    let (h, mut rest) = body.split_at_checked(64)?;
     let mut hash = [0u8; 32];
-    if h.len() != 64 {
-        return None;
-    }
     for (i, pair) in h.chunks(2).enumerate() {
         hash[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
     }
     let mut directives = Vec::new();
-    for l in lines {
-        let f: Vec<&[u8]> = l.split(|&c| c == b' ').collect();
-        let d = match f.as_slice() {
-            [b"n"] => Directive::NonUtf8,
-            [k, tag, s] if k.len() == 2 && k[0] == b'i' => Directive::Include {
-                kind: match k[1] {
-                    b'0' => IncludeKind::Include,
-                    b'1' => IncludeKind::IncludeNext,
-                    b'2' => IncludeKind::Import,
-                    _ => return None,
-                },
-                target: get_target(tag, s)?,
-            },
-            [k, tag, s] if k.len() == 2 && k[0] == b'h' => Directive::HasInclude {
-                next: k[1] == b'1',
-                target: get_target(tag, s)?,
-            },
-            [b"d", name, params, body] => Directive::Define(Define {
-                name: get_str(name)?,
-                params: match *params {
-                    b"-" => None,
-                    p => {
-                        let p = get_str(p)?;
-                        Some(if p.is_empty() {
-                            Vec::new()
-                        } else {
-                            p.split(',').map(str::to_owned).collect()
-                        })
-                    }
-                },
-                body: get_str(body)?,
-            }),
-            _ => return None,
-        };
-        directives.push(d);
+    // The include lines come first; the `d` lines after them stay encoded.
+    while let Some(r) = rest.strip_prefix(b"\n") {
+        if r.starts_with(b"d ") {
+            let enc = r.to_vec();
+            // Each encoded line must decode, or the entry is not trusted.
+            if enc
+                .split(|&c| c == b'\n')
+                .any(|l| !matches!(decode_line(l), Some(Directive::Define(_))))
+            {
+                return None;
+            }
+            return Some(FileFacts {
+                hash,
+                directives,
+                defines: Defines::Encoded(enc),
+            });
+        }
+        let end = r.iter().position(|&c| c == b'\n').unwrap_or(r.len());
+        directives.push(decode_line(&r[..end])?);
+        rest = &r[end..];
     }
-    Some(FileFacts { hash, directives })
+    if !rest.is_empty() {
+        return None;
+    }
+    Some(FileFacts {
+        hash,
+        directives,
+        defines: Defines::Parsed(Vec::new()),
+    })
+}
+
+fn decode_line(l: &[u8]) -> Option<Directive> {
+    let f: Vec<&[u8]> = l.split(|&c| c == b' ').collect();
+    Some(match f.as_slice() {
+        [b"n"] => Directive::NonUtf8,
+        [k, tag, s] if k.len() == 2 && k[0] == b'i' => Directive::Include {
+            kind: match k[1] {
+                b'0' => IncludeKind::Include,
+                b'1' => IncludeKind::IncludeNext,
+                b'2' => IncludeKind::Import,
+                _ => return None,
+            },
+            target: get_target(tag, s)?,
+        },
+        [k, tag, s] if k.len() == 2 && k[0] == b'h' => Directive::HasInclude {
+            next: k[1] == b'1',
+            target: get_target(tag, s)?,
+        },
+        [b"d", name, params, body] => Directive::Define(Define {
+            name: get_str(name)?,
+            params: match *params {
+                b"-" => None,
+                p => {
+                    let p = get_str(p)?;
+                    Some(if p.is_empty() {
+                        Vec::new()
+                    } else {
+                        p.split(',').map(str::to_owned).collect()
+                    })
+                }
+            },
+            body: get_str(body)?,
+        }),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -321,19 +442,24 @@ mod tests {
     use super::*;
 
     fn facts() -> FileFacts {
-        FileFacts {
-            hash: [3; 32],
-            directives: crate::lexer::lex(
+        FileFacts::new(
+            [3; 32],
+            crate::lexer::lex(
                 b"#include \"a b.h\"\n#include_next <c>\n#import X\n#if __has_include(<d>)\n#endif\n#define E\n#define F(x,y) <x##y>\n#define G() \"g\"\n",
             ),
-        }
+        )
     }
 
     #[test]
     fn entries_round_trip() {
         let f = facts();
-        assert_eq!(f.directives.len(), 7);
-        assert_eq!(decode(&encode(&f)), Some(f));
+        assert_eq!((f.directives.len(), f.defines.all().len()), (4, 3));
+        let back = decode(&encode(&f)).expect("decodes");
+        assert_eq!(back.directives, f.directives);
+        assert_eq!(back.defines.all(), f.defines.all());
+        let mut got = Vec::new();
+        back.defines.named(&Names::new(["F".to_owned()]), &mut got);
+        assert_eq!(got, f.defines.all()[1..2]);
     }
 
     #[test]
@@ -345,7 +471,10 @@ mod tests {
         c.racy = Duration::ZERO;
         let id = file_identity(&file).expect("stat");
         c.put(&file, &id, &facts());
-        assert_eq!(c.get(&file, &id), Some(facts()));
+        assert_eq!(
+            c.get(&file, &id).map(|f| f.directives),
+            Some(facts().directives)
+        );
         let other = Identity { size: 2, ..id };
         assert_eq!(c.get(&file, &other), None);
         // Flip one byte of the entry: the checksum refuses it.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::args::{UnitArgs, parse};
-use crate::cache::{DirectiveCache, FileFacts, Identity};
+use crate::cache::{Defines, DirectiveCache, FileFacts, Identity, Names};
 use crate::lexer::{Define, Directive, IncludeKind, Target, lex};
 use crate::macros::{self, Defs, Fail};
 use crate::manifest::{Entry, Kind, Manifest, Origin};
@@ -262,10 +262,7 @@ impl Walk<'_> {
                     return Err(Reason::Changed(phys.to_path_buf()));
                 }
                 self.stats.lexed += 1;
-                let f = FileFacts {
-                    hash: *blake3::hash(&buf).as_bytes(),
-                    directives: lex(&buf),
-                };
+                let f = FileFacts::new(*blake3::hash(&buf).as_bytes(), lex(&buf));
                 if let Some(c) = &self.cache {
                     c.put(phys, &id, &f);
                 }
@@ -284,34 +281,44 @@ impl Walk<'_> {
     /// Resolve computed includes with every definition seen, until no new file appears
     /// (a new file may bring new definitions).
     fn computed_includes(&mut self, args: &UnitArgs) -> Result<(), Reason> {
-        let predefined: Vec<Define> = lex(self.sp.predefined.as_bytes())
-            .into_iter()
-            .filter_map(|d| match d {
-                Directive::Define(d) => Some(d),
-                _ => None,
-            })
-            .collect();
-        let mut done: HashSet<(PathBuf, Found, bool, Target)> = HashSet::new();
-        while !self.computed.is_empty() {
-            let mut defs = Defs::new();
-            for d in predefined
+        if self.computed.is_empty() {
+            return Ok(());
+        }
+        let predefined = FileFacts::new([0; 32], lex(self.sp.predefined.as_bytes())).defines;
+        let command_line = Defines::Parsed(
+            args.defines
                 .iter()
-                .cloned()
-                .chain(args.defines.iter().map(|(n, p, b)| Define {
+                .map(|(n, p, b)| Define {
                     name: n.clone(),
                     params: p.clone(),
                     body: b.clone(),
-                }))
-            {
-                defs.entry(d.name.clone()).or_default().push(d);
-            }
-            for f in self.facts.values() {
-                for d in &f.directives {
-                    if let Directive::Define(d) = d {
-                        let list = defs.entry(d.name.clone()).or_default();
-                        if !list.contains(d) {
-                            list.push(d.clone());
-                        }
+                })
+                .collect(),
+        );
+        let mut done: HashSet<(PathBuf, Found, bool, Target)> = HashSet::new();
+        while !self.computed.is_empty() {
+            // Only the macros the expressions can reach: their names, then the names in
+            // those macros' bodies, until no new name turns up.
+            let mut names: HashSet<String> = HashSet::new();
+            let mut todo: Vec<String> = self.computed.iter().flat_map(|c| idents(&c.3)).collect();
+            let mut defs = Defs::new();
+            while !todo.is_empty() {
+                let fresh = Names::new(todo.drain(..).filter(|n| names.insert(n.clone())));
+                if fresh.is_empty() {
+                    break;
+                }
+                let mut found = Vec::new();
+                for d in [&predefined, &command_line]
+                    .into_iter()
+                    .chain(self.facts.values().map(|f| &f.defines))
+                {
+                    d.named(&fresh, &mut found);
+                }
+                for d in found {
+                    todo.extend(idents(&d.body));
+                    let list = defs.entry(d.name.clone()).or_default();
+                    if !list.contains(&d) {
+                        list.push(d);
                     }
                 }
             }
@@ -388,4 +395,12 @@ impl Walk<'_> {
             entries,
         }
     }
+}
+
+/// The identifiers in a piece of normalised directive text.
+fn idents(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$'))
+        .filter(|w| w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '$'))
+        .map(str::to_owned)
+        .collect()
 }
