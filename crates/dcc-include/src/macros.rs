@@ -4,8 +4,10 @@
 //! combination of definitions gives a candidate; those that form a header name are all
 //! searched. The real expansion is one of the candidates whenever the expansion follows the
 //! simple model here (object-like and function-like macros, `#` and `##`); anything outside
-//! the model (`__LINE__`, `__COUNTER__`, `__VA_OPT__`, `_Pragma`, `defined`) makes the scanner
-//! give up, and so does an expression for which no candidate is a header name.
+//! the model (`__LINE__`, `__COUNTER__`, `__VA_OPT__`, `_Pragma`, `defined`, a known macro
+//! left unexpanded) makes the scanner give up. A candidate that is fully expanded but not a
+//! header name is dropped: gcc would fail on that branch, so a successful compile did not take
+//! it (`#if defined(USER_H)` / `#include USER_H` with `USER_H` never defined).
 
 use std::collections::{HashMap, HashSet};
 

@@ -86,6 +86,17 @@ impl SearchPath {
     }
 }
 
+/// Environment variables that change gcc's or clang's search path.
+const SEARCH_ENV: &[&str] = &[
+    "CPATH",
+    "C_INCLUDE_PATH",
+    "CPLUS_INCLUDE_PATH",
+    "OBJC_INCLUDE_PATH",
+    "GCC_EXEC_PREFIX",
+    "COMPILER_PATH",
+    "SDKROOT",
+];
+
 /// The search path for this compiler, flags and language: from the cache in `cache_dir`
 /// when a probe of the same compiler binary (path, device, inode, size, times) with the same
 /// flags is there, else by running the compiler (and then caching the answer).
@@ -104,6 +115,15 @@ pub fn probe(
     for f in flags {
         key.push(0);
         key.extend_from_slice(f.as_bytes());
+    }
+    // The compiler adds these to its search path; the probe inherits them, so they are part
+    // of what it answered.
+    for v in SEARCH_ENV {
+        key.push(0);
+        key.extend_from_slice(format!("{v}=").as_bytes());
+        if let Some(val) = std::env::var_os(v) {
+            key.extend_from_slice(std::os::unix::ffi::OsStrExt::as_bytes(val.as_os_str()));
+        }
     }
     let name = crate::manifest::hex(blake3::hash(&key).as_bytes());
     let dir = cache_dir.map(|d| d.join("probe-1"));
