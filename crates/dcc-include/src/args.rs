@@ -136,6 +136,10 @@ const UNSUPPORTED: &[&str] = &[
     "-fworking-directory",
     "-iplugindir",
     "-fplugin",
+    // C++ modules: `import <header>;` reads files outside any directive.
+    "-fmodules-ts",
+    "-fmodules",
+    "-fmodule-header",
 ];
 
 fn absolute(cwd: &Path, dir: &str) -> String {
@@ -167,7 +171,7 @@ pub fn parse(argv: &[String], cwd: &Path) -> Result<UnitArgs, Reason> {
         if let Some(bad) = UNSUPPORTED.iter().find(|u| {
             a == **u
                 || (u.ends_with(',') && a.starts_with(**u))
-                || (**u == "-fplugin" && a.starts_with("-fplugin"))
+                || ((**u == "-fplugin" || u.starts_with("-fmodule")) && a.starts_with(**u))
         }) {
             return Err(Reason::UnsupportedOption((*bad).to_owned()));
         }
@@ -347,6 +351,8 @@ mod tests {
             "gcc -c -Wp,-MD,x.d x.c",
             "gcc -c -I- x.c",
             "gcc -c -traditional-cpp x.c",
+            "g++ -c -fmodules-ts x.cc",
+            "gcc -c -fplugin=x.so x.c",
             "gcc -c @opts x.c",
             "gcc -c -iunknown x x.c",
             "gcc -c x.c y.c",

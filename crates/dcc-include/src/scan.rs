@@ -74,8 +74,14 @@ impl Scanner {
         stats: &mut Stats,
     ) -> Result<Manifest, Reason> {
         let args = parse(argv, cwd)?;
+        // A relative compiler path is relative to the compile's directory, not ours.
+        let compiler = if compiler.is_relative() && compiler.components().count() > 1 {
+            cwd.join(compiler)
+        } else {
+            compiler.to_path_buf()
+        };
         let (sp, cached) = probe(
-            compiler,
+            &compiler,
             &args.probe_flags,
             args.lang,
             self.cache_dir.as_deref(),
@@ -237,6 +243,13 @@ impl Walk<'_> {
             error: e.to_string(),
         };
         let meta = std::fs::metadata(phys).map_err(unreadable)?;
+        // A FIFO or a device could block or never end, and a helper could not recreate it.
+        if !meta.is_file() {
+            return Err(Reason::Unreadable {
+                path: phys.to_path_buf(),
+                error: "not a regular file".to_owned(),
+            });
+        }
         let id = Identity::of(&meta);
         if id.size > self.limits.max_file_size {
             return Err(Reason::FileTooLarge {

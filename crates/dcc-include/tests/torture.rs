@@ -353,3 +353,33 @@ fn the_manifest_is_the_same_whatever_the_cache_state() {
     assert_eq!(cold.to_text(), filling.to_text());
     assert_eq!(cold.to_text(), warm.to_text());
 }
+
+#[test]
+fn a_fifo_named_like_a_header_gives_up_without_blocking() {
+    let (_t, root) = tree(&[("main.c", "#if 0\n#include \"pipe.h\"\n#endif\n")]);
+    let st = std::process::Command::new("mkfifo")
+        .arg(root.join("pipe.h"))
+        .status()
+        .expect("mkfifo");
+    assert!(st.success());
+    let s = Scanner::default().scan(Path::new("gcc"), &words("gcc -nostdinc -c main.c"), &root);
+    match s.outcome {
+        Outcome::GiveUp(r) => assert_eq!(r.label(), "unreadable", "{r}"),
+        o => panic!("expected a give-up, got {o:?}"),
+    }
+}
+
+#[test]
+fn a_relative_compiler_path_is_relative_to_the_compiles_directory() {
+    let (_t, root) = tree(&[("main.c", "#include \"a.h\"\n"), ("a.h", "")]);
+    std::fs::create_dir(root.join("bin")).expect("mkdir");
+    let gcc = std::fs::canonicalize("/usr/bin/gcc").expect("gcc");
+    std::os::unix::fs::symlink(gcc, root.join("bin/cc")).expect("symlink");
+    let m = complete(
+        &Scanner::default(),
+        "bin/cc",
+        &words("bin/cc -nostdinc -c main.c"),
+        &root,
+    );
+    assert_eq!(under(&m, &root), strs(&["f a.h", "f main.c"]));
+}
