@@ -96,10 +96,10 @@ pub(crate) fn write_checked(
     let sum = hex(blake3::hash(&data).as_bytes());
     data.extend_from_slice(sum.as_bytes());
     data.push(b'\n');
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let tmp = dir.join(format!(".tmp-{}-{nanos}", std::process::id()));
+    // Unique among processes (pid) and among threads of one process (counter).
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".tmp-{}-{seq}", std::process::id()));
     std::fs::write(&tmp, &data)?;
     std::fs::rename(&tmp, dir.join(name)).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);

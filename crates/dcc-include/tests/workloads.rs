@@ -101,3 +101,46 @@ fn zstd_preprocesses_the_same_with_only_the_manifest() {
 fn gtest_preprocesses_the_same_with_only_the_manifest() {
     check_in_root("gtest", 4);
 }
+
+/// Four threads scan every lua unit at once through one fresh cache directory (entries written
+/// and read concurrently): every manifest equals the one scanned without a cache.
+#[test]
+fn concurrent_scans_through_one_cache_agree_with_uncached_scans() {
+    let dir = workload::prepare("lua");
+    let (flags, src, units) = workload::units(&dir);
+    let argvs: Vec<Vec<String>> = units
+        .iter()
+        .map(|(_, u)| {
+            let mut a = vec!["gcc".to_owned()];
+            a.extend(words(&flags));
+            a.extend(words(&format!("-c {u}")));
+            a
+        })
+        .collect();
+    let expected: Vec<Vec<u8>> = argvs
+        .iter()
+        .map(|a| complete(&Scanner::default(), "gcc", a, &src).to_text())
+        .collect();
+    let cache = tempfile::tempdir().expect("tmp");
+    let scanner = Scanner {
+        cache_dir: Some(cache.path().to_path_buf()),
+        racy_window: Some(std::time::Duration::ZERO),
+        ..Scanner::default()
+    };
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let (scanner, argvs, expected, src) = (&scanner, &argvs, &expected, &src);
+            s.spawn(move || {
+                for round in 0..2 {
+                    for (n, a) in argvs.iter().enumerate().skip(t * 3) {
+                        let got = complete(scanner, "gcc", a, src).to_text();
+                        assert!(
+                            got == expected[n],
+                            "thread {t} round {round}: {a:?} differs"
+                        );
+                    }
+                }
+            });
+        }
+    });
+}
