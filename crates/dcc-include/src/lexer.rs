@@ -94,7 +94,33 @@ pub fn lex(src: &[u8]) -> Vec<Directive> {
 
 /// Remove line splices (backslash, optional blanks, newline), as translation phase 2 does;
 /// gcc accepts blanks between the backslash and the newline (with a warning), so do we.
+/// First, as gcc does: a UTF-8 byte order mark at the start is dropped, and a carriage return
+/// not followed by a newline ends a line (old Mac line ends), so a `#` after one starts a
+/// directive.
 fn splice(src: &[u8]) -> Cow<'_, [u8]> {
+    let src = src.strip_prefix(b"\xef\xbb\xbf").unwrap_or(src);
+    let lone_cr = src
+        .iter()
+        .enumerate()
+        .any(|(i, &c)| c == b'\r' && src.get(i + 1) != Some(&b'\n'));
+    if lone_cr {
+        let fixed: Vec<u8> = src
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| {
+                if c == b'\r' && src.get(i + 1) != Some(&b'\n') {
+                    b'\n'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        return Cow::Owned(splice_lines(&fixed).into_owned());
+    }
+    splice_lines(src)
+}
+
+fn splice_lines(src: &[u8]) -> Cow<'_, [u8]> {
     if !src.contains(&b'\\') {
         return Cow::Borrowed(src);
     }

@@ -193,6 +193,29 @@ fn crlf_line_ends() {
     );
 }
 
+#[test]
+fn a_byte_order_mark_does_not_hide_the_first_line() {
+    // gcc reads y.h here.
+    assert_eq!(
+        includes("\u{feff}#include \"y.h\"\n"),
+        vec![inc(IncludeKind::Include, q("y.h"))]
+    );
+}
+
+#[test]
+fn a_lone_carriage_return_ends_a_line_as_for_gcc() {
+    // gcc reads x.h in the first file and not z.h in the second (the string ends at the CR,
+    // and the `/*` after it opens a comment).
+    assert_eq!(
+        includes("#define A 1\r#include \"x.h\"\r"),
+        vec![inc(IncludeKind::Include, q("x.h"))]
+    );
+    assert_eq!(
+        includes("const char *s = \"a\r/*\";\n#include \"z.h\"\n/* */\n"),
+        vec![]
+    );
+}
+
 proptest::proptest! {
     #[test]
     fn lexing_any_bytes_never_panics(src in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {

@@ -137,6 +137,16 @@ struct Walk<'s> {
 impl Walk<'_> {
     fn closure(&mut self, args: &UnitArgs, cwd: &Path) -> Result<Manifest, Reason> {
         self.visit(args.source.clone(), Found::Absolute);
+        // The compiler's own pre-includes come first, found by name on the bracket chain.
+        for p in self.sp.preinclude.clone() {
+            match p.file_name().and_then(|n| n.to_str()) {
+                Some(name) => {
+                    let r = search(&mut self.walker, &self.chain, self.nquote, name);
+                    self.found(r);
+                }
+                None => self.visit(p, Found::Absolute),
+            }
+        }
         for f in &args.forced {
             if f.starts_with('/') {
                 self.found(Some((PathBuf::from(f), Found::Absolute)));

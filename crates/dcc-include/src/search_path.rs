@@ -28,6 +28,10 @@ pub struct SearchPath {
     /// Directories that belong to the compiler (e.g. `/usr/lib/gcc/TRIPLE/VER`): files under
     /// them are marked [`crate::manifest::Origin::System`].
     pub compiler_dirs: Vec<PathBuf>,
+    /// Files the compiler reads before the source without being asked (glibc's
+    /// `stdc-predef.h`, which gcc pre-includes unless `-nostdinc` or `-ffreestanding`), as
+    /// `-M` of an empty unit lists them.
+    pub preinclude: Vec<PathBuf>,
     /// The compiler's predefined macros (`-dM` output).
     pub predefined: String,
 }
@@ -50,6 +54,7 @@ impl SearchPath {
             ("quote", &self.quote),
             ("bracket", &self.bracket),
             ("compiler", &self.compiler_dirs),
+            ("preinclude", &self.preinclude),
         ] {
             for d in dirs {
                 out.extend_from_slice(tag.as_bytes());
@@ -80,6 +85,7 @@ impl SearchPath {
                 b"quote" => sp.quote.push(dir),
                 b"bracket" => sp.bracket.push(dir),
                 b"compiler" => sp.compiler_dirs.push(dir),
+                b"preinclude" => sp.preinclude.push(dir),
                 _ => return None,
             }
         }
@@ -126,7 +132,7 @@ pub fn probe(
         }
     }
     let name = crate::manifest::hex(blake3::hash(&key).as_bytes());
-    let dir = cache_dir.map(|d| d.join("probe-1"));
+    let dir = cache_dir.map(|d| d.join("probe-2"));
     if let Some(d) = &dir
         && let Some(body) = read_checked(&d.join(&name), &key)
         && let Some(sp) = SearchPath::from_text(&body)
@@ -192,12 +198,57 @@ fn run_probe(compiler: &Path, flags: &[String], lang: Lang) -> Result<SearchPath
         }
         _ => Vec::new(),
     };
+    let deps = Command::new(compiler)
+        .args(flags)
+        .args(["-M", "-x", lang.as_x(), "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Reason::Probe(e.to_string()))?;
+    if !deps.status.success() {
+        return Err(Reason::Probe(format!(
+            "{} -M exited with {}",
+            compiler.display(),
+            deps.status
+        )));
+    }
     Ok(SearchPath {
         quote,
         bracket,
         compiler_dirs,
+        preinclude: parse_deps(&String::from_utf8_lossy(&deps.stdout)),
         predefined: String::from_utf8_lossy(&out.stdout).into_owned(),
     })
+}
+
+/// The prerequisites of `-M` output for /dev/null, other than /dev/null itself.
+pub(crate) fn parse_deps(text: &str) -> Vec<PathBuf> {
+    let joined = text.replace("\\\n", " ");
+    let Some((_, deps)) = joined.split_once(": ") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = deps.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            // Make's escaping: `\ ` is a space inside a name.
+            '\\' if chars.peek() == Some(&' ') => {
+                cur.push(' ');
+                chars.next();
+            }
+            ' ' | '\t' | '\n' => {
+                if !cur.is_empty() && cur != "/dev/null" {
+                    out.push(PathBuf::from(&cur));
+                }
+                cur.clear();
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() && cur != "/dev/null" {
+        out.push(PathBuf::from(&cur));
+    }
+    out
 }
 
 /// The two chains from `-v` output. `None` when the markers are missing.
@@ -251,11 +302,24 @@ mod tests {
     }
 
     #[test]
+    fn parses_the_preincludes_of_an_empty_unit() {
+        assert_eq!(
+            parse_deps("null.o: /dev/null /usr/include/stdc-predef.h \\\n /x/a\\ b.h\n"),
+            vec![
+                PathBuf::from("/usr/include/stdc-predef.h"),
+                PathBuf::from("/x/a b.h")
+            ]
+        );
+        assert_eq!(parse_deps("null.o: /dev/null\n"), Vec::<PathBuf>::new());
+    }
+
+    #[test]
     fn search_path_text_round_trips() {
         let sp = SearchPath {
             quote: vec!["/a b".into()],
             bracket: vec!["/x".into(), "/y".into()],
             compiler_dirs: vec!["/usr/lib/gcc/t/12".into()],
+            preinclude: vec!["/usr/include/stdc-predef.h".into()],
             predefined: "#define __GNUC__ 12\n".into(),
         };
         assert_eq!(SearchPath::from_text(&sp.to_text()), Some(sp));

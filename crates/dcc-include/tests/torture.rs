@@ -383,3 +383,19 @@ fn a_relative_compiler_path_is_relative_to_the_compiles_directory() {
     );
     assert_eq!(under(&m, &root), strs(&["f a.h", "f main.c"]));
 }
+
+#[test]
+fn the_compilers_implicit_preinclude_is_in_the_manifest() {
+    // No system include at all: gcc still reads stdc-predef.h (glibc's pre-include), which
+    // decides macros such as __STDC_IEC_559__.
+    let (_t, root) = tree(&[("main.c", "int x = __STDC_IEC_559__;\n")]);
+    let m = complete(&Scanner::default(), "gcc", &words("gcc -c main.c"), &root);
+    let predef = m
+        .files()
+        .find(|(p, _)| p.ends_with("stdc-predef.h"))
+        .map(|(p, _)| p.to_path_buf());
+    let theirs = gcc_deps("gcc", &words("main.c"), &root);
+    assert!(theirs.is_subset(&files(&m)), "gcc read {theirs:?}");
+    assert!(predef.is_some(), "{:?}", files(&m));
+    same_in_root("gcc", &m, &[], "main.c", &root);
+}

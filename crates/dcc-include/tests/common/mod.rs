@@ -99,7 +99,10 @@ pub fn materialise(m: &Manifest, root: &Path) {
     }
 }
 
-/// Preprocessed text without line markers, with `root` taken out of every path.
+/// Preprocessed text without line markers, with `root` taken out of every path, and white
+/// space collapsed: gcc lays out tokens from a system header's macros over several lines (to
+/// keep their locations, spaces included), and a pre-include named by `-include` is not a
+/// system header, so the texts are compared without their white space.
 fn clean(text: &[u8], root: Option<&Path>) -> String {
     let mut s = String::from_utf8_lossy(text).into_owned();
     if let Some(r) = root {
@@ -107,8 +110,8 @@ fn clean(text: &[u8], root: Option<&Path>) -> String {
     }
     s.lines()
         .filter(|l| !l.starts_with("# "))
-        .collect::<Vec<_>>()
-        .join("\n")
+        .flat_map(str::split_whitespace)
+        .collect::<String>()
 }
 
 /// Preprocess normally and in `root` holding only the manifest's shipped files, with the
@@ -133,7 +136,13 @@ pub fn same_in_root(compiler: &str, m: &Manifest, flags: &[String], src: &str, c
     let (system, _) =
         dcc_include::search_path::probe(Path::new(compiler), &a.probe_flags, a.lang, None)
             .expect("probe");
+    // -nostdinc also turns off the compiler's implicit pre-include; name it explicitly (a
+    // helper preprocessing with a remapped chain has to do the same).
     let mut remapped_flags = Vec::new();
+    for p in &system.preinclude {
+        remapped_flags.push("-include".to_owned());
+        remapped_flags.push(under(root.path(), p).display().to_string());
+    }
     for f in flags {
         match is_search(f) {
             Some(o) if f[o.len()..].starts_with('/') => {
