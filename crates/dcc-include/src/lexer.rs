@@ -69,10 +69,58 @@ pub enum Directive {
     NonUtf8,
 }
 
+/// How literals are read: the language modes differ, and the lexer must find every directive
+/// that gcc finds in any of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Mode {
+    /// `R"delim(...)delim"` is a raw string (C++11, and gcc's GNU C modes), not an
+    /// identifier `R` and a string (ISO C, gnu89).
+    pub(crate) raw_strings: bool,
+    /// `1'000` is one number (C++14, C23), not `1` and a character literal.
+    pub(crate) digit_separators: bool,
+}
+
+impl Mode {
+    /// Raw strings and digit separators on.
+    pub(crate) const ALL: Mode = Mode {
+        raw_strings: true,
+        digit_separators: true,
+    };
+}
+
 /// Lex a whole file. Never fails: bytes that make no sense end the line they are on.
+///
+/// A file where the language mode could matter (it has `R"`, or a `'` right after a letter or
+/// digit) is lexed in each mode and the directives of all are kept, so the result does not
+/// depend on `-std` (and the memo needs no mode in its key).
 pub fn lex(src: &[u8]) -> Vec<Directive> {
     let text = splice(src);
     let b: &[u8] = &text;
+    let raw = b.windows(2).any(|w| w == b"R\"");
+    let sep = b
+        .windows(2)
+        .any(|w| w[1] == b'\'' && w[0].is_ascii_alphanumeric());
+    let mut out = lex_mode(b, Mode::ALL);
+    for (r, d) in [(false, true), (true, false), (false, false)] {
+        if (!r && !raw) || (!d && !sep) {
+            continue;
+        }
+        for x in lex_mode(
+            b,
+            Mode {
+                raw_strings: r,
+                digit_separators: d,
+            },
+        ) {
+            if !out.contains(&x) {
+                out.push(x);
+            }
+        }
+    }
+    out
+}
+
+fn lex_mode(b: &[u8], m: Mode) -> Vec<Directive> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
@@ -82,11 +130,11 @@ pub fn lex(src: &[u8]) -> Vec<Directive> {
             break;
         }
         if b[i] == b'#' {
-            i = directive(b, i + 1, &mut out);
+            i = directive(b, i + 1, m, &mut out);
         } else if b[i] == b'%' && b.get(i + 1) == Some(&b':') {
-            i = directive(b, i + 2, &mut out);
+            i = directive(b, i + 2, m, &mut out);
         } else {
-            i = code_line(b, i);
+            i = code_line(b, i, m);
         }
     }
     out
@@ -188,7 +236,7 @@ fn is_ident_char(c: u8) -> bool {
 
 /// Scan a line of code (not a directive) from `i`; returns the index after its newline.
 /// Block comments and raw strings may run over several lines.
-fn code_line(b: &[u8], mut i: usize) -> usize {
+fn code_line(b: &[u8], mut i: usize, m: Mode) -> usize {
     while i < b.len() {
         let c = b[i];
         match c {
@@ -196,15 +244,17 @@ fn code_line(b: &[u8], mut i: usize) -> usize {
             b'/' if b.get(i + 1) == Some(&b'*') => i = block_comment_end(b, i + 2),
             b'/' if b.get(i + 1) == Some(&b'/') => i = line_end(b, i),
             b'"' | b'\'' => i = quoted_end(b, i),
-            b'0'..=b'9' => i = pp_number_end(b, i),
-            b'.' if b.get(i + 1).is_some_and(u8::is_ascii_digit) => i = pp_number_end(b, i),
+            b'0'..=b'9' => i = pp_number_end(b, i, m),
+            b'.' if b.get(i + 1).is_some_and(u8::is_ascii_digit) => i = pp_number_end(b, i, m),
             _ if is_ident_start(c) => {
                 let start = i;
                 while i < b.len() && is_ident_char(b[i]) {
                     i += 1;
                 }
                 let word = &b[start..i];
-                if b.get(i) == Some(&b'"') && matches!(word, b"R" | b"u8R" | b"uR" | b"UR" | b"LR")
+                if m.raw_strings
+                    && b.get(i) == Some(&b'"')
+                    && matches!(word, b"R" | b"u8R" | b"uR" | b"UR" | b"LR")
                 {
                     i = raw_string_end(b, i);
                 }
@@ -235,13 +285,16 @@ fn quoted_end(b: &[u8], i: usize) -> usize {
 
 /// The index after a preprocessing number at `i`: digits, letters, `.`, `e+`/`p-` exponents
 /// and C++14/C23 digit separators (`1'000`), which must not open a character literal.
-fn pp_number_end(b: &[u8], mut i: usize) -> usize {
+fn pp_number_end(b: &[u8], mut i: usize, m: Mode) -> usize {
     i += 1;
     while i < b.len() {
         let c = b[i];
         if matches!(c, b'+' | b'-') && matches!(b[i - 1], b'e' | b'E' | b'p' | b'P') {
             i += 1;
-        } else if c == b'\'' && b.get(i + 1).is_some_and(|&n| is_ident_char(n)) {
+        } else if m.digit_separators
+            && c == b'\''
+            && b.get(i + 1).is_some_and(|&n| is_ident_char(n))
+        {
             i += 2;
         } else if is_ident_char(c) || c == b'.' {
             i += 1;
@@ -295,7 +348,7 @@ impl Token<'_> {
 /// Where a header name may stand (after `include`, `include_next`, `import` as the directive
 /// name, and after `__has_include(`), a `"..."` or `<...>` is one token read raw: nothing
 /// inside it is a comment or an escape.
-pub(crate) fn tokens(b: &[u8], mut i: usize) -> (Vec<Token<'_>>, usize) {
+pub(crate) fn tokens(b: &[u8], mut i: usize, m: Mode) -> (Vec<Token<'_>>, usize) {
     let mut out: Vec<Token<'_>> = Vec::new();
     let mut space = false;
     while i < b.len() {
@@ -322,8 +375,8 @@ pub(crate) fn tokens(b: &[u8], mut i: usize) -> (Vec<Token<'_>>, usize) {
                     .unwrap_or_else(|| if c == b'"' { quoted_end(b, i) } else { i + 1 });
             }
             b'"' | b'\'' => i = quoted_end(b, i),
-            b'0'..=b'9' => i = pp_number_end(b, i),
-            b'.' if b.get(i + 1).is_some_and(u8::is_ascii_digit) => i = pp_number_end(b, i),
+            b'0'..=b'9' => i = pp_number_end(b, i, m),
+            b'.' if b.get(i + 1).is_some_and(u8::is_ascii_digit) => i = pp_number_end(b, i, m),
             _ if is_ident_start(c) => {
                 while i < b.len() && is_ident_char(b[i]) {
                     i += 1;
@@ -406,8 +459,8 @@ pub(crate) fn join(toks: &[Token<'_>]) -> String {
 }
 
 /// Parse the directive whose name starts after the `#` at `i`; returns the index after it.
-fn directive(b: &[u8], i: usize, out: &mut Vec<Directive>) -> usize {
-    let (toks, next) = tokens(b, i);
+fn directive(b: &[u8], i: usize, m: Mode, out: &mut Vec<Directive>) -> usize {
+    let (toks, next) = tokens(b, i, m);
     let Some(name) = toks.first().filter(|t| t.is_ident()) else {
         return next;
     };

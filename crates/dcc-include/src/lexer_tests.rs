@@ -67,9 +67,29 @@ fn strings_in_code_do_not_open_comments() {
 }
 
 #[test]
-fn a_raw_string_hides_what_looks_like_a_directive() {
-    let src = "auto s = R\"x(\n#include \"no.h\"\n)\" /* )x\" ;\n#include \"yes.h\"\n";
-    assert_eq!(includes(src), vec![inc(IncludeKind::Include, q("yes.h"))]);
+fn a_raw_string_hides_what_looks_like_a_directive_in_cxx_but_not_in_iso_c() {
+    let src = b"auto s = R\"x(\n#include \"no.h\"\n)\" /* )x\" ;\n#include \"yes.h\"\n";
+    assert_eq!(
+        lex_mode(src, Mode::ALL),
+        vec![inc(IncludeKind::Include, q("yes.h"))]
+    );
+    // gcc -std=c17 reads no.h (no raw strings in ISO C): the union keeps it.
+    assert_eq!(
+        lex(src),
+        vec![
+            inc(IncludeKind::Include, q("yes.h")),
+            inc(IncludeKind::Include, q("no.h"))
+        ]
+    );
+}
+
+#[test]
+fn digit_separators_and_character_literals_both_count() {
+    // With separators `1'a` is a number and `/*` opens a comment; in C17 `'a/*'` is a
+    // character literal and the next line is a directive.
+    let src = b"int n = 1'a/*';\n#include \"c17.h\"\n*/\n";
+    assert_eq!(lex_mode(src, Mode::ALL), vec![]);
+    assert_eq!(lex(src), vec![inc(IncludeKind::Include, q("c17.h"))]);
 }
 
 #[test]

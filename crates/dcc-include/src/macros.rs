@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::lexer::{Define, Target, tokens};
+use crate::lexer::{Define, Mode, Target, tokens};
 
 /// Tokens of the expansion: text and whether space came before.
 type Toks = Vec<(String, bool)>;
@@ -36,7 +36,7 @@ const MAX_DEPTH: usize = 32;
 fn lex_text(s: &str) -> Toks {
     let mut b = s.as_bytes().to_vec();
     b.push(b'\n');
-    let (toks, _) = tokens(&b, 0);
+    let (toks, _) = tokens(&b, 0, Mode::ALL);
     toks.iter()
         .map(|t| (String::from_utf8_lossy(t.text).into_owned(), t.space))
         .collect()
