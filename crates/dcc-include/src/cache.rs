@@ -210,7 +210,7 @@ impl Defines {
     }
 }
 
-/// The per-file memo in a directory (`<dir>/files-1/xx/<hash of path>`).
+/// The per-file memo in a directory (`<dir>/files-3/xx/<hash of path>`).
 #[derive(Debug, Clone)]
 pub struct DirectiveCache {
     dir: PathBuf,
@@ -224,7 +224,9 @@ impl DirectiveCache {
     /// The memo under `cache_dir` with the default limits (2 s racy window, 50 000 entries).
     pub fn new(cache_dir: &Path) -> Self {
         DirectiveCache {
-            dir: cache_dir.join("files-1"),
+            // The version names the lexer's output too: bump it when the lexer finds
+            // something new, or old entries would hide it.
+            dir: cache_dir.join("files-3"),
             racy: Duration::from_secs(2),
             max_entries: 50_000,
         }
@@ -513,7 +515,7 @@ mod tests {
             c.put(&file, &file_identity(&file).expect("stat"), &facts());
         }
         c.sweep();
-        let count: usize = std::fs::read_dir(tmp.path().join("files-1"))
+        let count: usize = std::fs::read_dir(tmp.path().join("files-3"))
             .expect("dir")
             .flatten()
             .map(|s| std::fs::read_dir(s.path()).map_or(0, |d| d.count()))

@@ -42,12 +42,11 @@ fn lex_text(s: &str) -> Toks {
         .collect()
 }
 
-/// The header names `expr` may expand to. `file` is the includer as gcc names it (for
-/// `__FILE__`).
-pub fn candidates(expr: &str, defs: &Defs, file: &str) -> Result<Vec<Target>, Fail> {
+/// The header names `expr` may expand to.
+pub fn candidates(expr: &str, defs: &Defs) -> Result<Vec<Target>, Fail> {
     let mut out = Vec::new();
     let mut budget = MAX_CANDIDATES * 16;
-    let alts = expand(lex_text(expr), defs, &HashSet::new(), 0, &mut budget, file)?;
+    let alts = expand(lex_text(expr), defs, &HashSet::new(), 0, &mut budget)?;
     for alt in alts {
         match header(&alt) {
             Some(t) if !out.contains(&t) => out.push(t),
@@ -94,7 +93,6 @@ fn expand(
     off: &HashSet<String>,
     depth: usize,
     budget: &mut usize,
-    file: &str,
 ) -> Result<Vec<Toks>, Fail> {
     if depth > MAX_DEPTH {
         return Err(Fail::Unresolved);
@@ -104,14 +102,18 @@ fn expand(
         let name = toks[i].0.as_str();
         if matches!(
             name,
-            "__LINE__" | "__COUNTER__" | "__VA_OPT__" | "_Pragma" | "defined" | "__INCLUDE_LEVEL__"
+            "__LINE__"
+                | "__COUNTER__"
+                | "__VA_OPT__"
+                | "_Pragma"
+                | "defined"
+                | "__INCLUDE_LEVEL__"
+                // `#line` can rename the file, so its name is not the includer's path.
+                | "__FILE__"
+                | "__FILE_NAME__"
+                | "__BASE_FILE__"
         ) {
             return Err(Fail::Unresolved);
-        }
-        if name == "__FILE__" {
-            let mut t = toks.clone();
-            t[i] = (format!("\"{file}\""), toks[i].1);
-            return expand(t, defs, off, depth + 1, budget, file);
         }
         if off.contains(name) {
             continue;
@@ -132,10 +134,7 @@ fn expand(
                     let Some((args, end)) = split_args(&toks, i + 2) else {
                         return Err(Fail::Unresolved);
                     };
-                    (
-                        substitute(d, params, &args, defs, off, depth, budget, file)?,
-                        end,
-                    )
+                    (substitute(d, params, &args, defs, off, depth, budget)?, end)
                 }
             };
             any = true;
@@ -146,7 +145,7 @@ fn expand(
             }
             t.extend(r);
             t.extend_from_slice(&toks[after..]);
-            for alt in expand(t, defs, &off2, depth + 1, budget, file)? {
+            for alt in expand(t, defs, &off2, depth + 1, budget)? {
                 if *budget == 0 {
                     return Err(Fail::TooMany);
                 }
@@ -189,7 +188,6 @@ fn split_args(toks: &Toks, start: usize) -> Option<(Vec<Toks>, usize)> {
 
 /// The replacement list of `d` with `args`: `#p` stringified, `p` next to `##` raw, other
 /// `p` fully expanded (every alternative), then `##` pasted.
-#[allow(clippy::too_many_arguments)]
 fn substitute(
     d: &Define,
     params: &[String],
@@ -198,7 +196,6 @@ fn substitute(
     off: &HashSet<String>,
     depth: usize,
     budget: &mut usize,
-    file: &str,
 ) -> Result<Toks, Fail> {
     let body = lex_text(&d.body);
     let arg = |name: &str| {
@@ -232,7 +229,7 @@ fn substitute(
             let a = if pasted {
                 a
             } else {
-                let alts = expand(a, defs, off, depth + 1, budget, file)?;
+                let alts = expand(a, defs, off, depth + 1, budget)?;
                 // Several expansions of one argument: the model keeps one candidate per
                 // body, so more than one is outside it.
                 match alts.as_slice() {
@@ -292,7 +289,7 @@ mod tests {
     #[test]
     fn object_like_every_definition() {
         let d = defs("#define H \"a.h\"\n#define H \"b.h\"\n#define H 1\n");
-        assert_eq!(candidates("H", &d, "x.c"), Ok(vec![q("a.h"), q("b.h")]));
+        assert_eq!(candidates("H", &d), Ok(vec![q("a.h"), q("b.h")]));
     }
 
     #[test]
@@ -301,34 +298,28 @@ mod tests {
             "#define STR(x) #x\n#define XSTR(x) STR(x)\n#define NAME cfg\n\
              #define HDR(n) XSTR(n.h)\n#define ANG(a, b) <a##b.h>\n#define PLAT linux\n",
         );
-        assert_eq!(candidates("HDR(NAME)", &d, "x.c"), Ok(vec![q("cfg.h")]));
+        assert_eq!(candidates("HDR(NAME)", &d), Ok(vec![q("cfg.h")]));
         assert_eq!(
-            candidates("ANG(sys_, io)", &d, "x.c"),
+            candidates("ANG(sys_, io)", &d),
             Ok(vec![Target::Angle("sys_io.h".into())])
         );
-        assert_eq!(
-            candidates("XSTR(PLAT/x.h)", &d, "x.c"),
-            Ok(vec![q("linux/x.h")])
-        );
+        assert_eq!(candidates("XSTR(PLAT/x.h)", &d), Ok(vec![q("linux/x.h")]));
     }
 
     #[test]
-    fn file_is_the_includer_and_line_is_outside_the_model() {
-        let d = defs("");
-        assert_eq!(
-            candidates("__FILE__", &d, "dir/x.c"),
-            Ok(vec![q("dir/x.c")])
-        );
-        assert_eq!(candidates("__LINE__", &d, "x.c"), Err(Fail::Unresolved));
+    fn file_and_line_are_outside_the_model() {
+        let d = defs("#define SELF __FILE__\n");
+        assert_eq!(candidates("SELF", &d), Err(Fail::Unresolved));
+        assert_eq!(candidates("__LINE__", &d), Err(Fail::Unresolved));
         // Never defined anywhere: a branch that includes it cannot be taken.
-        assert_eq!(candidates("UNDEFINED", &d, "x.c"), Ok(vec![]));
+        assert_eq!(candidates("UNDEFINED", &d), Ok(vec![]));
     }
 
     #[test]
     fn self_reference_stops() {
         let d = defs("#define A A\n#define B <b.h>\n#define F(x) <x.h>\n");
-        assert_eq!(candidates("F", &d, "x.c"), Err(Fail::Unresolved));
-        assert_eq!(candidates("A", &d, "x.c"), Err(Fail::Unresolved));
+        assert_eq!(candidates("F", &d), Err(Fail::Unresolved));
+        assert_eq!(candidates("A", &d), Err(Fail::Unresolved));
     }
 
     #[test]
@@ -340,6 +331,6 @@ mod tests {
             expr.push_str(&format!("M{n} "));
         }
         let d = defs(&src);
-        assert_eq!(candidates(&expr, &d, "x.c"), Err(Fail::TooMany));
+        assert_eq!(candidates(&expr, &d), Err(Fail::TooMany));
     }
 }

@@ -347,8 +347,7 @@ impl Walk<'_> {
             }
             let before = self.seen.len();
             for (includer, found, next, expr) in self.computed.clone() {
-                let file = includer.to_string_lossy();
-                let ts = macros::candidates(&expr, &defs, &file).map_err(|e| match e {
+                let ts = macros::candidates(&expr, &defs).map_err(|e| match e {
                     Fail::Unresolved => Reason::ComputedInclude {
                         file: includer.clone(),
                         expr: expr.clone(),
