@@ -6,8 +6,10 @@
 //!   hashed and lexed (the first unit of a first build);
 //! - `scan_no_file_memo`: the probe cached, every file read and lexed again (what each unit
 //!   would cost without the per-file memo);
-//! - `scan_warm`: probe and files from the disk memo: only `stat`s and small reads (every
-//!   unit after the first in a build, and every unit of a second build);
+//! - `scan_file_memo`: probe and files from the disk memo, no unit memo: `stat`s and ~100
+//!   small reads (a unit compiled for the first time, after other units read its headers);
+//! - `scan_warm`: the unit memo: one `stat` per fact, nothing read (the same unit again, e.g.
+//!   a second build);
 //! - `gcc_e`: `gcc -E` of the unit to /dev/null (what plain distcc runs on the master).
 
 use std::path::{Path, PathBuf};
@@ -73,6 +75,20 @@ fn scan_no_file_memo(b: divan::Bencher) {
     };
     scan_all(&s);
     b.bench_local(|| scan_all(&s));
+}
+
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn scan_file_memo(b: divan::Bencher) {
+    let d = tempfile::tempdir().expect("tmp");
+    let s = Scanner {
+        cache_dir: Some(d.path().to_path_buf()),
+        ..Scanner::default()
+    };
+    scan_all(&s);
+    b.with_inputs(|| {
+        let _ = std::fs::remove_dir_all(d.path().join("units-1"));
+    })
+    .bench_local_values(|()| scan_all(&s));
 }
 
 #[divan::bench(sample_count = 10, sample_size = 1)]

@@ -13,6 +13,8 @@
 //! - [`macros`] expands computed includes with every definition seen (pump mode's method).
 //! - [`cache`] memoises each file's hash and directives on disk, keyed by its `stat`, across
 //!   the client processes of a build.
+//! - [`unit_memo`] keeps a unit's manifest with every filesystem fact its scan consulted; a
+//!   later scan of the same command re-checks the facts (one syscall each) instead of reading.
 //! - [`scan`] walks the closure and builds the [`Manifest`], or gives up with a [`Reason`]
 //!   when it cannot prove the set complete ([`Outcome`]).
 //!
@@ -27,6 +29,7 @@ pub mod outcome;
 pub mod resolve;
 pub mod scan;
 pub mod search_path;
+pub mod unit_memo;
 
 pub use manifest::{Entry, Kind, Manifest, Origin};
 pub use outcome::{Outcome, Reason, Stats};

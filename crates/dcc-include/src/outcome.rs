@@ -100,6 +100,8 @@ pub struct Stats {
     pub cache_hits: usize,
     /// Files read and lexed.
     pub lexed: usize,
+    /// Whether the whole manifest came from the per-unit memo (nothing was read).
+    pub unit_memo: bool,
     /// Whether the search path came from the probe cache.
     pub probe_cached: bool,
     /// Includes that named a file found in no directory (fine: see the design notes).

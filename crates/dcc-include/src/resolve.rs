@@ -34,7 +34,7 @@ pub enum Found {
 
 /// What a path is, after following symlinks on the way (a file or a directory).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Node {
+pub(crate) enum Node {
     File,
     Dir,
     Missing,
@@ -44,9 +44,9 @@ enum Node {
 #[derive(Debug, Default)]
 pub struct Walker {
     /// lstat of physical paths: `Some(target)` for a link, else its kind.
-    lstat: HashMap<PathBuf, Result<Option<PathBuf>, Node>>,
+    pub(crate) lstat: HashMap<PathBuf, Result<Option<PathBuf>, Node>>,
     /// stat (following links) of paths as written.
-    stat: HashMap<PathBuf, Node>,
+    pub(crate) stat: HashMap<PathBuf, Node>,
     /// Every physical directory on the way to something recorded.
     pub dirs: BTreeSet<PathBuf>,
     /// Every symbolic link on the way: link path → its text.
@@ -56,16 +56,33 @@ pub struct Walker {
 /// Links followed for one path before it counts as a loop (Linux's limit).
 const MAX_LINKS: usize = 40;
 
+/// What `stat` (following links) says a path is.
+pub(crate) fn stat_node(p: &Path) -> Node {
+    match std::fs::metadata(p) {
+        Ok(m) if m.is_dir() => Node::Dir,
+        Ok(_) => Node::File,
+        Err(_) => Node::Missing,
+    }
+}
+
+/// What `lstat` says a path is: `Ok(Some(target))` for a link.
+pub(crate) fn lstat_node(p: &Path) -> Result<Option<PathBuf>, Node> {
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if m.file_type().is_symlink() => {
+            std::fs::read_link(p).map(Some).map_err(|_| Node::Missing)
+        }
+        Ok(m) if m.is_dir() => Err(Node::Dir),
+        Ok(_) => Err(Node::File),
+        Err(_) => Err(Node::Missing),
+    }
+}
+
 impl Walker {
     fn kind(&mut self, p: &Path) -> Node {
         if let Some(k) = self.stat.get(p) {
             return *k;
         }
-        let k = match std::fs::metadata(p) {
-            Ok(m) if m.is_dir() => Node::Dir,
-            Ok(_) => Node::File,
-            Err(_) => Node::Missing,
-        };
+        let k = stat_node(p);
         self.stat.insert(p.to_path_buf(), k);
         k
     }
@@ -99,14 +116,7 @@ impl Walker {
             let info = match self.lstat.get(&cand) {
                 Some(i) => i.clone(),
                 None => {
-                    let i = match std::fs::symlink_metadata(&cand) {
-                        Ok(m) if m.file_type().is_symlink() => std::fs::read_link(&cand)
-                            .map(Some)
-                            .map_err(|_| Node::Missing),
-                        Ok(m) if m.is_dir() => Err(Node::Dir),
-                        Ok(_) => Err(Node::File),
-                        Err(_) => Err(Node::Missing),
-                    };
+                    let i = lstat_node(&cand);
                     self.lstat.insert(cand.clone(), i.clone());
                     i
                 }

@@ -13,7 +13,11 @@ use crate::macros::{self, Defs, Fail};
 use crate::manifest::{Entry, Kind, Manifest, Origin};
 use crate::outcome::{Outcome, Reason, Stats};
 use crate::resolve::{Found, Walker, dir_of, join, search};
-use crate::search_path::{SearchPath, probe};
+use crate::search_path::{SearchPath, probe_key, probe_keyed};
+use crate::unit_memo::{Slot, unit_key};
+
+/// Files younger than this are not memoised (see [`crate::cache`]).
+const DEFAULT_RACY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Bounds on one scan.
 #[derive(Debug, Clone, Copy)]
@@ -80,8 +84,18 @@ impl Scanner {
         } else {
             compiler.to_path_buf()
         };
-        let (sp, cached) = probe(
+        let key = probe_key(&compiler, &args.probe_flags, args.lang)?;
+        let slot = self
+            .cache_dir
+            .as_deref()
+            .map(|d| Slot::new(d, &unit_key(&key, argv, cwd, &format!("{:?}", self.limits))));
+        if let Some(m) = slot.as_ref().and_then(Slot::get) {
+            stats.unit_memo = true;
+            return Ok(m);
+        }
+        let (sp, cached) = probe_keyed(
             &compiler,
+            &key,
             &args.probe_flags,
             args.lang,
             self.cache_dir.as_deref(),
@@ -89,6 +103,7 @@ impl Scanner {
         stats.probe_cached = cached;
         let cache = self.cache_dir.as_deref().map(|d| {
             let mut c = DirectiveCache::new(d);
+            c.racy = DEFAULT_RACY;
             if let Some(r) = self.racy_window {
                 c.racy = r;
             }
@@ -108,7 +123,17 @@ impl Scanner {
             computed: Vec::new(),
             stats,
         };
-        w.closure(&args, cwd)
+        let m = w.closure(&args, cwd)?;
+        if let Some(slot) = slot {
+            let racy = self.racy_window.unwrap_or(DEFAULT_RACY);
+            slot.put(
+                &m,
+                &w.walker,
+                &mut w.files.iter().map(|(p, (id, _))| (p, id)),
+                racy,
+            );
+        }
+        Ok(m)
     }
 }
 
@@ -125,8 +150,8 @@ struct Walk<'s> {
     limits: Limits,
     /// Directives per physical file.
     facts: HashMap<PathBuf, Rc<FileFacts>>,
-    /// Physical file → (size, hash).
-    files: BTreeMap<PathBuf, (u64, [u8; 32])>,
+    /// Physical file → (identity when read, hash).
+    files: BTreeMap<PathBuf, (Identity, [u8; 32])>,
     /// Paths (as gcc writes them) and where they were found, already queued.
     seen: HashSet<(PathBuf, Found)>,
     work: Vec<(PathBuf, Found)>,
@@ -295,7 +320,7 @@ impl Walk<'_> {
         if self.files.len() >= self.limits.max_files {
             return Err(Reason::TooManyFiles(self.limits.max_files));
         }
-        self.files.insert(phys.to_path_buf(), (id.size, facts.hash));
+        self.files.insert(phys.to_path_buf(), (id, facts.hash));
         let f = Rc::new(facts);
         self.facts.insert(phys.to_path_buf(), f.clone());
         Ok(f)
@@ -400,13 +425,13 @@ impl Walk<'_> {
                 },
             );
         }
-        for (p, (size, hash)) in &self.files {
+        for (p, (id, hash)) in &self.files {
             entries.insert(
                 p.clone(),
                 Entry {
                     origin: origin(p),
                     kind: Kind::File {
-                        size: *size,
+                        size: id.size,
                         hash: *hash,
                     },
                 },

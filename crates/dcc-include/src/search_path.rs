@@ -113,6 +113,37 @@ pub fn probe(
     lang: Lang,
     cache_dir: Option<&Path>,
 ) -> Result<(SearchPath, bool), Reason> {
+    let key = probe_key(compiler, flags, lang)?;
+    probe_keyed(compiler, &key, flags, lang, cache_dir)
+}
+
+/// [`probe`] with its key already computed ([`probe_key`]).
+pub(crate) fn probe_keyed(
+    compiler: &Path,
+    key: &[u8],
+    flags: &[String],
+    lang: Lang,
+    cache_dir: Option<&Path>,
+) -> Result<(SearchPath, bool), Reason> {
+    let name = crate::manifest::hex(blake3::hash(key).as_bytes());
+    let dir = cache_dir.map(|d| d.join("probe-2"));
+    if let Some(d) = &dir
+        && let Some(body) = read_checked(&d.join(&name), key)
+        && let Some(sp) = SearchPath::from_text(&body)
+    {
+        return Ok((sp, true));
+    }
+    let sp = run_probe(&resolve_compiler(compiler)?, flags, lang)?;
+    if let Some(d) = &dir {
+        // A cache that cannot be written only costs the next client a probe.
+        let _ = write_checked(d, &name, key, &sp.to_text());
+    }
+    Ok((sp, false))
+}
+
+/// What the probe's answer depends on: the compiler's real path and identity, the language,
+/// the flags and the search-path environment variables.
+pub(crate) fn probe_key(compiler: &Path, flags: &[String], lang: Lang) -> Result<Vec<u8>, Reason> {
     let real = resolve_compiler(compiler)?;
     let id = file_identity(&real).map_err(|e| Reason::Probe(format!("{}: {e}", real.display())))?;
     let mut key = Vec::new();
@@ -131,20 +162,7 @@ pub fn probe(
             key.extend_from_slice(std::os::unix::ffi::OsStrExt::as_bytes(val.as_os_str()));
         }
     }
-    let name = crate::manifest::hex(blake3::hash(&key).as_bytes());
-    let dir = cache_dir.map(|d| d.join("probe-2"));
-    if let Some(d) = &dir
-        && let Some(body) = read_checked(&d.join(&name), &key)
-        && let Some(sp) = SearchPath::from_text(&body)
-    {
-        return Ok((sp, true));
-    }
-    let sp = run_probe(&real, flags, lang)?;
-    if let Some(d) = &dir {
-        // A cache that cannot be written only costs the next client a probe.
-        let _ = write_checked(d, &name, &key, &sp.to_text());
-    }
-    Ok((sp, false))
+    Ok(key)
 }
 
 /// The compiler as a path: a bare name is looked up in `PATH`.

@@ -283,9 +283,10 @@ fn a_header_edited_between_two_scans_is_seen_through_the_cache() {
     let argv = words("gcc -nostdinc -c main.c");
     let first = complete(&s, "gcc", &argv, &root);
     assert_eq!(under(&first, &root), strs(&["f a.h", "f h.h", "f main.c"]));
-    // Warm: nothing is read again.
+    // Warm: nothing is read again; the unit memo answers.
     let warm = s.scan(Path::new("gcc"), &argv, &root);
-    assert_eq!((warm.stats.lexed, warm.stats.cache_hits), (0, 3));
+    assert!(warm.stats.unit_memo);
+    assert_eq!((warm.stats.lexed, warm.stats.cache_hits), (0, 0));
     // Same size, same mtime: only the ctime tells.
     let h = root.join("h.h");
     let mtime = std::fs::metadata(&h)
@@ -297,7 +298,13 @@ fn a_header_edited_between_two_scans_is_seen_through_the_cache() {
         .open(&h)
         .and_then(|f| f.set_modified(mtime))
         .expect("set mtime");
-    let second = complete(&s, "gcc", &argv, &root);
+    let again = s.scan(Path::new("gcc"), &argv, &root);
+    assert!(!again.stats.unit_memo, "the unit memo missed the edit");
+    // h.h (edited) and b.h (new to the unit) are read; main.c comes from the file memo.
+    assert_eq!((again.stats.lexed, again.stats.cache_hits), (2, 1));
+    let Outcome::Complete(second) = again.outcome else {
+        panic!("gave up")
+    };
     assert_eq!(under(&second, &root), strs(&["f b.h", "f h.h", "f main.c"]));
     assert_ne!(first.digest(), second.digest());
 }
@@ -346,7 +353,7 @@ fn the_manifest_is_the_same_whatever_the_cache_state() {
     let s = cached_scanner(cache.path());
     let filling = complete(&s, "gcc", &argv, &root);
     let warm = s.scan(Path::new("gcc"), &argv, &root);
-    assert!(warm.stats.probe_cached && warm.stats.lexed == 0);
+    assert!(warm.stats.unit_memo && warm.stats.lexed == 0);
     let Outcome::Complete(warm) = warm.outcome else {
         panic!("gave up")
     };
@@ -398,4 +405,48 @@ fn the_compilers_implicit_preinclude_is_in_the_manifest() {
     assert!(theirs.is_subset(&files(&m)), "gcc read {theirs:?}");
     assert!(predef.is_some(), "{:?}", files(&m));
     same_in_root("gcc", &m, &[], "main.c", &root);
+}
+
+#[test]
+fn the_unit_memo_is_refused_when_any_fact_it_rests_on_changes() {
+    let (_t, root) = tree(&[
+        ("main.c", "#include <gen.h>\n#include \"link.h\"\n"),
+        ("b/gen.h", ""),
+        ("one.h", ""),
+        ("two.h", ""),
+    ]);
+    std::fs::create_dir(root.join("a")).expect("mkdir");
+    std::os::unix::fs::symlink("one.h", root.join("link.h")).expect("symlink");
+    let cache = tempfile::tempdir().expect("cache");
+    let s = cached_scanner(cache.path());
+    let argv = words("gcc -nostdinc -Ia -Ib -c main.c");
+    let scan = |what: &str| {
+        let r = s.scan(Path::new("gcc"), &argv, &root);
+        match r.outcome {
+            Outcome::Complete(m) => (r.stats.unit_memo, under(&m, &root)),
+            o => panic!("{what}: {o:?}"),
+        }
+    };
+    let (hit, first) = scan("first");
+    assert!(!hit);
+    assert_eq!(scan("unchanged"), (true, first.clone()));
+    // A symlink pointed elsewhere.
+    std::fs::remove_file(root.join("link.h")).expect("rm");
+    std::os::unix::fs::symlink("two.h", root.join("link.h")).expect("symlink");
+    let (hit, relinked) = scan("relinked");
+    assert!(!hit);
+    assert!(relinked.contains(&"f two.h".to_owned()), "{relinked:?}");
+    assert!(scan("unchanged again").0);
+    // A header created earlier on the chain (a negative lookup that is no longer one).
+    std::fs::write(root.join("a/gen.h"), "").expect("create");
+    let (hit, shadowed) = scan("shadowed");
+    assert!(!hit);
+    assert!(shadowed.contains(&"f a/gen.h".to_owned()), "{shadowed:?}");
+    // A different command is a different unit.
+    let other = s.scan(
+        Path::new("gcc"),
+        &words("gcc -nostdinc -Ib -Ia -c main.c"),
+        &root,
+    );
+    assert!(!other.stats.unit_memo);
 }
