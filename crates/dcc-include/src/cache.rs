@@ -265,30 +265,36 @@ impl DirectiveCache {
 
     /// Remove the oldest entries when there are more than `max_entries`, down to 3/4 of it.
     pub fn sweep(&self) {
-        let mut all = Vec::new();
-        let Ok(subs) = std::fs::read_dir(&self.dir) else {
-            return;
+        sweep(&self.dir, self.max_entries);
+    }
+}
+
+/// Remove the oldest entries of a `dir/xx/entry` memo when there are more than `max`, down to
+/// 3/4 of it.
+pub(crate) fn sweep(dir: &Path, max: usize) {
+    let mut all = Vec::new();
+    let Ok(subs) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for sub in subs.flatten() {
+        let Ok(files) = std::fs::read_dir(sub.path()) else {
+            continue;
         };
-        for sub in subs.flatten() {
-            let Ok(files) = std::fs::read_dir(sub.path()) else {
-                continue;
-            };
-            for f in files.flatten() {
-                let t = f
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .unwrap_or(SystemTime::UNIX_EPOCH);
-                all.push((t, f.path()));
-            }
+        for f in files.flatten() {
+            let t = f
+                .metadata()
+                .and_then(|m| m.modified())
+                .unwrap_or(SystemTime::UNIX_EPOCH);
+            all.push((t, f.path()));
         }
-        if all.len() <= self.max_entries {
-            return;
-        }
-        all.sort();
-        let excess = all.len() - self.max_entries * 3 / 4;
-        for (_, p) in all.into_iter().take(excess) {
-            let _ = std::fs::remove_file(p);
-        }
+    }
+    if all.len() <= max {
+        return;
+    }
+    all.sort();
+    let excess = all.len() - max * 3 / 4;
+    for (_, p) in all.into_iter().take(excess) {
+        let _ = std::fs::remove_file(p);
     }
 }
 
