@@ -73,10 +73,11 @@ fn under(root: &Path, p: &Path) -> PathBuf {
 }
 
 /// Copy the manifest's shipped entries into `root` (files by content, symlinks recreated with
-/// absolute targets moved under `root`, directories made).
+/// absolute targets moved under `root`, directories made). The compiler's own directories are
+/// made too, empty: a search path can pass through one (`.../gcc-cross/T/12/../../../../T/include`).
 pub fn materialise(m: &Manifest, root: &Path) {
     for (p, e) in &m.entries {
-        if e.origin == Origin::System {
+        if e.origin == Origin::System && e.kind != Kind::Dir {
             continue;
         }
         let dst = under(root, p);
