@@ -136,6 +136,9 @@ const UNSUPPORTED: &[&str] = &[
     "-fworking-directory",
     "-iplugindir",
     "-fplugin",
+    // clang: options passed to cc1 unseen, and precompiled headers.
+    "-Xclang",
+    "-include-pch",
     // C++ modules: `import <header>;` reads files outside any directive.
     "-fmodules-ts",
     "-fmodules",
@@ -352,6 +355,8 @@ mod tests {
             "gcc -c -I- x.c",
             "gcc -c -traditional-cpp x.c",
             "g++ -c -fmodules-ts x.cc",
+            "clang -c -Xclang -foo x.c",
+            "clang -c -include-pch x.pch x.c",
             "gcc -c -fplugin=x.so x.c",
             "gcc -c @opts x.c",
             "gcc -c -iunknown x x.c",

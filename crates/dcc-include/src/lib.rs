@@ -18,6 +18,24 @@
 //! - [`scan`] walks the closure and builds the [`Manifest`], or gives up with a [`Reason`]
 //!   when it cannot prove the set complete ([`Outcome`]).
 //!
+//! ```no_run
+//! use std::path::Path;
+//! use dcc_include::{Outcome, Scanner};
+//!
+//! let argv: Vec<String> = ["gcc", "-O2", "-Iinc", "-c", "x.c"].map(String::from).to_vec();
+//! let scanner = Scanner {
+//!     cache_dir: Some("/home/me/.distcc/include-cache".into()),
+//!     ..Scanner::default()
+//! };
+//! let scan = scanner.scan(Path::new("gcc"), &argv, Path::new("/src/project"));
+//! match scan.outcome {
+//!     // Ship the manifest's `shipped` files; key a result cache on `m.digest()`.
+//!     Outcome::Complete(m) => println!("{} files", m.files().count()),
+//!     // Preprocess locally; count `r.label()`.
+//!     Outcome::GiveUp(r) => eprintln!("include scanner: {r}"),
+//! }
+//! ```
+//!
 //! Design and limits: docs/decisions/include-scanner.md.
 
 pub mod args;
