@@ -97,9 +97,7 @@ pub fn lex(src: &[u8]) -> Vec<Directive> {
     let text = splice(src);
     let b: &[u8] = &text;
     let raw = b.windows(2).any(|w| w == b"R\"");
-    let sep = b
-        .windows(2)
-        .any(|w| w[1] == b'\'' && w[0].is_ascii_alphanumeric());
+    let sep = has_separator(b);
     let mut out = lex_mode(b, Mode::ALL);
     for (r, d) in [(false, true), (true, false), (false, false)] {
         if (!r && !raw) || (!d && !sep) {
@@ -118,6 +116,28 @@ pub fn lex(src: &[u8]) -> Vec<Directive> {
         }
     }
     out
+}
+
+/// Whether some `'` could be a digit separator: one inside a run of number characters that
+/// starts with a digit (`1'000`, `0x1'ff`; not the `'` of "don't"). One pass.
+fn has_separator(b: &[u8]) -> bool {
+    let mut in_run = false;
+    let mut number = false;
+    for (i, &c) in b.iter().enumerate() {
+        if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'\'') {
+            if !in_run {
+                in_run = true;
+                // A number starts with a digit or with `.` and a digit (`.5'0`).
+                number = c.is_ascii_digit()
+                    || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit));
+            } else if c == b'\'' && number {
+                return true;
+            }
+        } else {
+            in_run = false;
+        }
+    }
+    false
 }
 
 fn lex_mode(b: &[u8], m: Mode) -> Vec<Directive> {

@@ -249,3 +249,13 @@ proptest::proptest! {
         proptest::prop_assert_eq!(got, vec![inc(IncludeKind::Include, q("z.h"))]);
     }
 }
+
+#[test]
+fn only_a_quote_inside_a_number_asks_for_the_second_reading() {
+    assert!(has_separator(b"x = 1'000;"));
+    assert!(has_separator(b"x = 0x1'ff;"));
+    assert!(has_separator(b"x = .5'0;"));
+    assert!(!has_separator(b"// don't, it's 1 o'clock"));
+    assert!(!has_separator(b"a1'b"));
+    assert!(!has_separator(b"'1'"));
+}
