@@ -168,9 +168,16 @@ fn holds(line: &[u8]) -> Option<bool> {
     }
 }
 
-/// The bytes that name a unit: the probe key, the argv, the working directory, the limits.
+/// The version of what a scan finds: bump it with any change to the lexer, the resolution or
+/// the manifest, or entries made by an older scanner would be taken for answers of this one.
+const LOGIC: &str = "dcc-include scan 3";
+
+/// The bytes that name a unit: the scanner's logic, the probe key, the argv, the working
+/// directory, the limits.
 pub(crate) fn unit_key(probe_key: &[u8], argv: &[String], cwd: &Path, limits: &str) -> Vec<u8> {
-    let mut k = probe_key.to_vec();
+    let mut k = LOGIC.as_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(probe_key);
     for a in argv {
         k.push(0);
         k.extend_from_slice(a.as_bytes());
