@@ -36,7 +36,7 @@ pub fn completion_commands() -> Vec<clap::Command> {
         daemon::distccd_command(),
         crate::cli::Options::command(),
         dcc_monitor::top::Options::command(),
-        dcc_secure::keygen::KeygenOptions::command(),
+        dcc_keygen::KeygenOptions::command(),
     ]
 }
 
@@ -82,11 +82,11 @@ fn distccmon_top() -> Page {
     }
 }
 
-/// `distcc-keygen`: its clap parser is the real one (dcc-secure `keygen::KeygenOptions`).
+/// `distcc-keygen`: its clap parser is the real one (dcc-keygen `KeygenOptions`).
 fn distcc_keygen() -> Page {
     use crate::man::{Block::*, Section};
     Page {
-        command: dcc_secure::keygen::KeygenOptions::command(),
+        command: dcc_keygen::KeygenOptions::command(),
         section: "1",
         extra: vec![
             Section::new(

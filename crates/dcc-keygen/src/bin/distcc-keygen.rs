@@ -14,8 +14,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Parser;
+use dcc_keygen::KeygenOptions as Args;
 use dcc_secure::PrivateKey;
-use dcc_secure::keygen::KeygenOptions as Args;
 
 fn default_file() -> anyhow::Result<PathBuf> {
     if let Some(p) = std::env::var_os("DISTCC_RS_KEY").filter(|v| !v.is_empty()) {
