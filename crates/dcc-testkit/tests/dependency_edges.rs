@@ -7,6 +7,9 @@
 //!   on; `distcc-keygen`'s clap/anyhow command line is the dcc-keygen crate). The one
 //!   exception is mio, which mdns-sd (the `+zeroconf` browser) needs and nothing else may
 //!   bring in.
+//! - `update-distcc-symlinks` (dcc-tools), shipped and run by the package's hooks, links
+//!   none of the daemon, monitor or secure crates: the man pages that need all of them are
+//!   made by the dcc-gen crate, which is not shipped.
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -76,4 +79,21 @@ fn the_client_links_no_runtime_and_no_cli_parser() {
         mio.iter().all(|d| d == "mdns-sd"),
         "only mdns-sd may bring mio into the client, not {mio:?}"
     );
+}
+
+#[test]
+fn update_distcc_symlinks_links_no_daemon_monitor_or_secure_crate() {
+    let t = tree("dcc-tools", &[]);
+    let bad = found(
+        &t,
+        &[
+            "dcc-server",
+            "dcc-monitor",
+            "dcc-secure",
+            "dcc-keygen",
+            "tokio",
+            "clap_mangen",
+        ],
+    );
+    assert!(bad.is_empty(), "dcc-tools links {bad:?}:\n{t}");
 }
