@@ -86,7 +86,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, ()> {
     let mut o = Options::default();
     let mut i = 0;
     let num = |v: &str| -> Result<u64, ()> {
-        let n = crate::config::atoi(v);
+        let n = dcc_common::sys::atoi_i64(v);
         u64::try_from(n).map_err(|_| ())
     };
     while i < args.len() && args[i].starts_with('-') {

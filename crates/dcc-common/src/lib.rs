@@ -7,12 +7,14 @@
 //!   distcc's and the scripts that grep distcc's logs keep working.
 //! - [`zeroconf`]: the native compiler's identity, the DNS-SD subtype built from it and the
 //!   netlink check, the same for the daemon that announces itself and the client that browses.
+//! - [`sys`]: small system helpers written once for every binary (C `atoi`, ...).
 //! - [`env`]: environment access behind a trait, so configuration is parsed up front from a
 //!   typed source and tests never mutate the process environment.
 
 pub mod env;
 pub mod exit;
 pub mod log;
+pub mod sys;
 pub mod zeroconf;
 
 pub use env::{Env, MapEnv, ProcessEnv};

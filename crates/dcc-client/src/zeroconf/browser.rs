@@ -43,7 +43,7 @@ use dcc_common::{Level, dcc_log};
 use mdns_sd::{ServiceDaemon, ServiceEvent};
 
 use super::{HOSTS_FILE, LOCK_FILE};
-use crate::config::atoi;
+use dcc_common::sys::atoi_i64;
 
 /// The browser's log, in the zeroconf directory, restarted by each browser.
 pub const LOG_FILE: &str = "browser.log";
@@ -172,10 +172,10 @@ fn find_compiler(path: &OsStr, name: &str, me: Option<&Path>) -> Option<PathBuf>
 /// distcc `resolve_reply`: `cpus` defaults to 1 (and is at least 1); `jobs` defaults to 4, and
 /// a `jobs` that is not positive means `cpus + 2`. Capped so that the line always parses.
 pub fn jobs_from_txt(cpus: Option<&str>, jobs: Option<&str>) -> u32 {
-    let cpus = cpus.map_or(1, |c| atoi(c).max(1));
+    let cpus = cpus.map_or(1, |c| atoi_i64(c).max(1));
     let jobs = match jobs {
         None => 4,
-        Some(j) => match atoi(j) {
+        Some(j) => match atoi_i64(j) {
             n if n <= 0 => cpus.saturating_add(2),
             n => n,
         },

@@ -1,0 +1,10 @@
+//! Small system helpers that several binaries need, written once.
+//!
+//! - [`atoi`]: C's `atoi`, in the two forms our programs read numbers with (the client's
+//!   variables into 64 bits, distccmon's into a C `int`).
+//!
+//! Which syscall crate is used for what is stated in docs/ARCHITECTURE.md.
+
+pub mod atoi;
+
+pub use atoi::{atoi_i32, atoi_i64};
