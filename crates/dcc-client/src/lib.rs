@@ -15,8 +15,9 @@
 //!   ([`exec`]). Failures and fallbacks leave a line in the event log ([`events`]), which
 //!   `distccmon-top` shows; a compile that goes well writes nothing there.
 //! - [`signals`]: cleanup and re-raise on SIGTERM, SIGINT and SIGHUP.
-//! - [`zeroconf`]: `+zeroconf`, the helpers a background mDNS browser keeps in
-//!   `$DISTCC_DIR/zeroconf/hosts` (spliced into the host list by [`hosts`]).
+//! - `+zeroconf`, the helpers a background mDNS browser keeps in
+//!   `$DISTCC_DIR/zeroconf/hosts`, is dcc-zeroconf's (spliced into the host list by
+//!   [`hosts`]).
 //! - [`lsdistcc`]: the `lsdistcc` tool.
 //!
 //! Decisions and the ways we differ from distcc 3.4 are in docs/decisions/client.md.
@@ -36,7 +37,6 @@ pub mod probe;
 pub mod remote;
 pub mod secure;
 pub mod signals;
-pub mod zeroconf;
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write;

@@ -1,4 +1,4 @@
-//! `--zeroconf`: announce this helper over mDNS/DNS-SD while the daemon runs (distcc
+//! `distccd --zeroconf`: announce this helper over mDNS/DNS-SD while the daemon runs (distcc
 //! src/zeroconf-reg.c, src/gcc-id.c, src/dparent.c; reference §4.1).
 //!
 //! distcc 3.4 registers one service with Avahi: type `_distcc._tcp`, instance
@@ -25,11 +25,10 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use dcc_common::zeroconf::{CompilerId, SERVICE_TYPE, netlink, subtype};
 use dcc_common::{Level, dcc_log};
 use mdns_sd::{IfKind, ServiceDaemon, ServiceInfo, UnregisterStatus};
 
-use crate::options::{self, Config, ServerEnv};
+use crate::id::{CompilerId, SERVICE_TYPE, netlink, subtype};
 
 /// How long shutdown waits for the goodbye to go out.
 const UNREGISTER_WAIT: Duration = Duration::from_secs(1);
@@ -73,8 +72,7 @@ pub fn txt(cpus: usize, jobs: usize, id: Option<&CompilerId>) -> Vec<(&'static s
 /// The instance name, `distcc@<hostname>` (distcc `dcc_zeroconf_register`), and the mDNS host
 /// name its address records use, `<first label of hostname>.local.`.
 fn names() -> (String, String) {
-    let host = nix::unistd::gethostname()
-        .ok()
+    let host = dcc_common::sys::hostname()
         .and_then(|h| h.into_string().ok())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".to_owned());
@@ -141,13 +139,23 @@ pub enum ZeroconfError {
     Register(mdns_sd::Error),
 }
 
-/// Start announcing when `--zeroconf` was given: `None` otherwise, or (logged) when the
-/// responder cannot start. Call it in the daemon process after detaching; keep the result for
-/// the daemon's life.
-pub fn publish(cfg: &Config, env: &ServerEnv) -> Option<Announcement> {
-    if !cfg.zeroconf {
-        return None;
-    }
+/// What the daemon announces: where it listens and how much it takes.
+#[derive(Debug, Clone)]
+pub struct Helper<'a> {
+    /// `--listen`: mDNS runs on this address's interface only (unless unspecified).
+    pub listen: Option<IpAddr>,
+    pub port: u16,
+    pub cpus: usize,
+    /// `--jobs`.
+    pub jobs: usize,
+    /// The daemon's compiler PATH (`DISTCCD_PATH` or `PATH`), where `cc` is asked.
+    pub compiler_path: &'a str,
+}
+
+/// Start announcing `helper`: `None` (logged) when the responder cannot start. Call it in the
+/// daemon process after detaching, only when `--zeroconf` was given; keep the result for the
+/// daemon's life.
+pub fn publish(helper: &Helper<'_>) -> Option<Announcement> {
     if let Err(e) = netlink() {
         // mdns-sd would start, find no interface and announce nothing, silently.
         dcc_log!(
@@ -158,7 +166,7 @@ pub fn publish(cfg: &Config, env: &ServerEnv) -> Option<Announcement> {
         );
         return None;
     }
-    let id = probe_compiler(&env.path);
+    let id = probe_compiler(helper.compiler_path);
     if id.is_none() {
         dcc_log!(
             Level::Warning,
@@ -167,10 +175,10 @@ pub fn publish(cfg: &Config, env: &ServerEnv) -> Option<Announcement> {
         );
     }
     match announce(
-        cfg.listen,
-        cfg.port,
-        options::ncpus(),
-        cfg.jobs,
+        helper.listen,
+        helper.port,
+        helper.cpus,
+        helper.jobs,
         id.as_ref(),
     ) {
         Ok(a) => {
@@ -179,7 +187,7 @@ pub fn publish(cfg: &Config, env: &ServerEnv) -> Option<Announcement> {
                 "dcc_zeroconf_register",
                 "announcing {} on port {} ({})",
                 a.fullname,
-                cfg.port,
+                helper.port,
                 id.as_ref().map_or_else(|| SERVICE_TYPE.to_owned(), subtype)
             );
             Some(a)

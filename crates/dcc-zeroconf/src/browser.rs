@@ -20,7 +20,7 @@
 //!   those and the subtype from the same probe).
 //! - The file is replaced atomically (write, rename) on every change, after [`SETTLE`] with no
 //!   helper at all, and its mtime touched every [`HEARTBEAT`]: clients trust a file whose
-//!   mtime is recent (see the parent module). The browser leaves once the file's atime is
+//!   mtime is recent (see [`crate::client`]). The browser leaves once the file's atime is
 //!   older than [`IDLE`] (distcc: 20 s), and sets the mtime of the file it abandons to the
 //!   epoch so that the next client starts a new browser instead of trusting it.
 //! - When mDNS cannot start (or stops) the browser lives on with the list it has, empty at
@@ -38,11 +38,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use dcc_common::log::{Logger, Sink};
-pub use dcc_common::zeroconf::{CompilerId, SERVICE_TYPE, netlink, subtype};
 use dcc_common::{Level, dcc_log};
 use mdns_sd::{ServiceDaemon, ServiceEvent};
 
-use super::{HOSTS_FILE, LOCK_FILE};
+use crate::client::{HOSTS_FILE, LOCK_FILE};
+use crate::id::{CompilerId, SERVICE_TYPE, netlink, subtype};
 use dcc_common::sys::atoi_i64;
 
 /// The browser's log, in the zeroconf directory, restarted by each browser.
@@ -59,7 +59,7 @@ const TICK: Duration = Duration::from_millis(200);
 /// The largest `/jobs` written (distcc's daemon allows at most 200 jobs).
 const MAX_JOBS: i64 = 9999;
 /// At most this many helpers are listed: a LAN full of fake announcements must not grow the
-/// file past what clients read ([`super::MAX_FILE_SIZE`] holds nearly 2000 of the longest
+/// file past what clients read ([`crate::client::MAX_FILE_SIZE`] holds nearly 2000 of the longest
 /// lines).
 pub const MAX_HELPERS: usize = 1000;
 
@@ -363,7 +363,7 @@ pub fn run(zdir: &Path, path: Option<&OsStr>) -> i32 {
     else {
         return 1;
     };
-    if super::fcntl_lock(&lock, libc::F_WRLCK as libc::c_short, libc::F_SETLK).is_err() {
+    if crate::client::fcntl_lock(&lock, libc::F_WRLCK as libc::c_short, libc::F_SETLK).is_err() {
         // There's probably already another browser running.
         return 0;
     }
@@ -559,7 +559,7 @@ mod tests {
         let text = render(&m);
         assert_eq!(text, "10.3.0.2:3632/4\n[fd00::2]:3700/2\n");
         // What we write is what the client's parser reads.
-        let hosts = super::super::parse(&text).unwrap();
+        let hosts = crate::client::parse(&text).unwrap();
         assert_eq!(hosts.len(), 2);
     }
 
@@ -608,13 +608,13 @@ mod tests {
         let m = std::fs::metadata(&hosts).unwrap();
         assert_eq!(m.len(), 0);
         assert_eq!(m.accessed().unwrap(), used);
-        assert!(super::super::is_fresh(
+        assert!(crate::client::is_fresh(
             m.modified().unwrap(),
             SystemTime::now()
         ));
         set_mtime(&hosts, SystemTime::UNIX_EPOCH).unwrap();
         let m = std::fs::metadata(&hosts).unwrap();
-        assert!(!super::super::is_fresh(
+        assert!(!crate::client::is_fresh(
             m.modified().unwrap(),
             SystemTime::now()
         ));

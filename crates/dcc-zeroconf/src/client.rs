@@ -1,4 +1,4 @@
-//! `+zeroconf`: the helpers found over mDNS/DNS-SD, read from `$DISTCC_DIR/zeroconf/hosts`
+//! The client's side of `+zeroconf`: the helpers found over mDNS/DNS-SD, read from `$DISTCC_DIR/zeroconf/hosts`
 //! (distcc src/zeroconf.c; reference §2.3).
 //!
 //! distcc keeps discovery out of the compile: a background *browser* process browses for
@@ -29,9 +29,7 @@
 //! - Whatever goes wrong (no `DISTCC_DIR`, an unreadable file, a browser that cannot start)
 //!   is one warning, and the compile goes on with the other hosts.
 //!
-//! [`browser`] is the browsing process.
-
-pub mod browser;
+//! [`crate::browser`] is the browsing process.
 
 use std::ffi::OsStr;
 use std::fs::File;
@@ -45,7 +43,7 @@ use dcc_common::{Env, Level, dcc_log};
 use dcc_hosts::{HostSpec, HostsError};
 use dcc_state::DistccDir;
 
-use crate::config::Config;
+use crate::browser;
 
 /// The sub-directory of `$DISTCC_DIR` (distcc `dcc_get_subdir("zeroconf")`).
 pub const SUBDIR: &str = "zeroconf";
@@ -100,8 +98,11 @@ pub enum ZeroconfError {
 
 /// The hosts `+zeroconf` stands for, in the browser's order. Failures are logged once and give
 /// no hosts (the rest of the list is still used).
-pub fn hosts(cfg: &Config, env: &dyn Env) -> Vec<HostSpec> {
-    match find(cfg, env) {
+///
+/// `home` is the client's `$HOME` (for `~/.distcc`), `path` its `PATH` (where a browser it
+/// starts asks `cc` for its identity).
+pub fn hosts(env: &dyn Env, home: Option<&OsStr>, path: Option<&OsStr>) -> Vec<HostSpec> {
+    match find(env, home, path) {
         Ok(h) => h,
         Err(e) => {
             dcc_log!(Level::Warning, "dcc_zeroconf_add_hosts", "{e}");
@@ -110,9 +111,12 @@ pub fn hosts(cfg: &Config, env: &dyn Env) -> Vec<HostSpec> {
     }
 }
 
-fn find(cfg: &Config, env: &dyn Env) -> Result<Vec<HostSpec>, ZeroconfError> {
-    let dir =
-        DistccDir::from_env(env, cfg.home.as_deref().map(Path::new)).map_err(ZeroconfError::Dir)?;
+fn find(
+    env: &dyn Env,
+    home: Option<&OsStr>,
+    path: Option<&OsStr>,
+) -> Result<Vec<HostSpec>, ZeroconfError> {
+    let dir = DistccDir::from_env(env, home.map(Path::new)).map_err(ZeroconfError::Dir)?;
     let zdir = dir.path().join(SUBDIR);
     let hosts_file = zdir.join(HOSTS_FILE);
     // The common case: a live browser's file.
@@ -121,7 +125,7 @@ fn find(cfg: &Config, env: &dyn Env) -> Result<Vec<HostSpec>, ZeroconfError> {
         Ok(Some(s)) if s.fresh => s,
         first => {
             let old = first.ok().flatten();
-            refresh(&dir, &zdir, cfg.path.as_deref(), old)?
+            refresh(&dir, &zdir, path, old)?
         }
     };
     parse(&snap.text)
@@ -206,7 +210,7 @@ fn touch_atime(f: &File) {
 }
 
 /// fcntl record lock on the whole file.
-fn fcntl_lock(f: &File, kind: libc::c_short, cmd: libc::c_int) -> io::Result<()> {
+pub(crate) fn fcntl_lock(f: &File, kind: libc::c_short, cmd: libc::c_int) -> io::Result<()> {
     // SAFETY: flock is plain data; zeroed is a valid value (whole file from offset 0).
     let mut fl: libc::flock = unsafe { std::mem::zeroed() };
     fl.l_type = kind;
