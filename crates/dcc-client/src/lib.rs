@@ -136,7 +136,7 @@ fn compile_entry(
             Vec::new()
         };
         if let Some(new) = invoke::masquerade_path(&path, argv0, &cwd, |p| {
-            exec::is_executable_file(std::path::Path::new(OsStr::from_bytes(p)))
+            dcc_common::sys::is_executable_file(std::path::Path::new(OsStr::from_bytes(p)))
         }) {
             dcc_log!(
                 Level::Debug,

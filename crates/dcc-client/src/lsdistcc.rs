@@ -200,15 +200,8 @@ fn dns_domain() -> Option<String> {
         .ok()
         .or_else(|| std::env::var("HOST").ok())
         .filter(|h| h.contains('.'));
-    let name = from_env.or_else(|| {
-        let mut buf = [0u8; 256];
-        // SAFETY: buf is valid for its length.
-        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-        (rc == 0).then(|| {
-            let n = buf.iter().position(|&c| c == 0).unwrap_or(buf.len());
-            String::from_utf8_lossy(&buf[..n]).into_owned()
-        })
-    })?;
+    let name = from_env
+        .or_else(|| dcc_common::sys::hostname().map(|h| h.to_string_lossy().into_owned()))?;
     name.split_once('.')
         .map(|(_, d)| d.to_owned())
         .filter(|d| !d.is_empty())

@@ -22,9 +22,9 @@
 
 use std::ffi::OsStr;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use dcc_common::sys::{EmptyElement, SkipDistcc, find_on_path};
 use dcc_common::{Level, dcc_log};
 use mdns_sd::{IfKind, ServiceDaemon, ServiceInfo, UnregisterStatus};
 
@@ -37,19 +37,17 @@ const UNREGISTER_WAIT: Duration = Duration::from_secs(1);
 /// `PATH`). distcc popens `cc -dumpversion` through the shell; `None` when there is no such
 /// compiler or it prints nothing.
 pub fn probe_compiler(path: &str) -> Option<CompilerId> {
-    let cc = ["cc", "gcc"].iter().find_map(|n| find_in_path(path, n))?;
-    CompilerId::ask(&cc, OsStr::new(path))
-}
-
-/// The first executable `name` in the colon-separated `path`.
-pub fn find_in_path(path: &str, name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    path.split(':')
-        .filter(|d| !d.is_empty())
-        .map(|d| Path::new(d).join(name))
-        .find(|p| {
-            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
+    let path = OsStr::new(path);
+    let cc = ["cc", "gcc"].iter().find_map(|n| {
+        find_on_path(
+            path,
+            OsStr::new(n),
+            EmptyElement::Skip,
+            SkipDistcc::Never,
+            |_| {},
+        )
+    })?;
+    CompilerId::ask(&cc, path)
 }
 
 /// The TXT record, in distcc's order. `cc_version` and `cc_machine` are left out when the
@@ -72,10 +70,7 @@ pub fn txt(cpus: usize, jobs: usize, id: Option<&CompilerId>) -> Vec<(&'static s
 /// The instance name, `distcc@<hostname>` (distcc `dcc_zeroconf_register`), and the mDNS host
 /// name its address records use, `<first label of hostname>.local.`.
 fn names() -> (String, String) {
-    let host = dcc_common::sys::hostname()
-        .and_then(|h| h.into_string().ok())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned());
+    let host = dcc_common::sys::hostname_or_localhost();
     let label = host.split('.').next().unwrap_or("localhost");
     let label = if label.is_empty() { "localhost" } else { label };
     (format!("distcc@{host}"), format!("{label}.local."))

@@ -33,8 +33,8 @@ use std::ffi::OsStr;
 use std::fs::{File, FileTimes, OpenOptions};
 use std::io::{self, Write};
 use std::net::IpAddr;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use dcc_common::log::{Logger, Sink};
@@ -43,7 +43,8 @@ use mdns_sd::{ServiceDaemon, ServiceEvent};
 
 use crate::client::{HOSTS_FILE, LOCK_FILE};
 use crate::id::{CompilerId, SERVICE_TYPE, netlink, subtype};
-use dcc_common::sys::atoi_i64;
+use dcc_common::sys::lock::{LockKind, Owner, Wait};
+use dcc_common::sys::{EmptyElement, SkipDistcc, atoi_i64, find_on_path};
 
 /// The browser's log, in the zeroconf directory, restarted by each browser.
 pub const LOG_FILE: &str = "browser.log";
@@ -142,31 +143,17 @@ fn detach() {
 }
 
 /// Ask `cc`, else `gcc`, found on `path`, skipping distcc's masquerade links (distcc
-/// popens `cc -dumpversion` through the shell).
+/// popens `cc -dumpversion` through the shell): a file that is this very binary, or one
+/// named `distcc`.
 pub fn probe_compiler(path: &OsStr) -> Option<CompilerId> {
     let me = std::env::current_exe()
         .ok()
         .and_then(|p| p.canonicalize().ok());
+    let skip = SkipDistcc::SelfOrNamedDistcc { me: me.as_deref() };
     let cc = ["cc", "gcc"]
         .iter()
-        .find_map(|n| find_compiler(path, n, me.as_deref()))?;
+        .find_map(|n| find_on_path(path, OsStr::new(n), EmptyElement::Skip, skip, |_| {}))?;
     CompilerId::ask(&cc, path)
-}
-
-/// The first executable `name` on `path` that is not distcc itself.
-fn find_compiler(path: &OsStr, name: &str, me: Option<&Path>) -> Option<PathBuf> {
-    std::env::split_paths(path)
-        .filter(|d| !d.as_os_str().is_empty())
-        .map(|d| d.join(name))
-        .find(|p| {
-            let exec = std::fs::metadata(p)
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
-            let real = p.canonicalize().ok();
-            let distcc = real
-                .as_deref()
-                .is_some_and(|r| Some(r) == me || r.file_name().is_some_and(|f| f == "distcc"));
-            exec && !distcc
-        })
 }
 
 /// distcc `resolve_reply`: `cpus` defaults to 1 (and is at least 1); `jobs` defaults to 4, and
@@ -363,7 +350,13 @@ pub fn run(zdir: &Path, path: Option<&OsStr>) -> i32 {
     else {
         return 1;
     };
-    if crate::client::fcntl_lock(&lock, libc::F_WRLCK as libc::c_short, libc::F_SETLK).is_err() {
+    let held = dcc_common::sys::lock::lock(
+        std::os::fd::AsFd::as_fd(&lock),
+        LockKind::Write,
+        Owner::Process,
+        Wait::No,
+    );
+    if !matches!(held, Ok(true)) {
         // There's probably already another browser running.
         return 0;
     }
@@ -478,6 +471,7 @@ fn browse(
 mod tests {
     use super::*;
     use std::net::{Ipv4Addr, Ipv6Addr};
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn helpers_match_by_subtype_or_txt() {

@@ -34,11 +34,12 @@
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
+use dcc_common::sys::lock::{self as flock, LockKind, Owner, Wait};
 use dcc_common::{Env, Level, dcc_log};
 use dcc_hosts::{HostSpec, HostsError};
 use dcc_state::DistccDir;
@@ -153,7 +154,12 @@ pub fn read(path: &Path, now: SystemTime) -> Result<Option<Snapshot>, ZeroconfEr
             });
         }
     };
-    fcntl_lock(&f, libc::F_RDLCK as libc::c_short, libc::F_SETLKW).map_err(ZeroconfError::Lock)?;
+    // distcc's browser rewrites the file in place under a write lock: wait for it.
+    match flock::lock(f.as_fd(), LockKind::Read, Owner::Process, Wait::Yes) {
+        Ok(true) => {}
+        Ok(false) => return Err(ZeroconfError::Lock(io::ErrorKind::WouldBlock.into())),
+        Err(e) => return Err(ZeroconfError::Lock(e)),
+    }
     let mut text = String::new();
     (&mut f)
         .take(MAX_FILE_SIZE)
@@ -209,38 +215,6 @@ fn touch_atime(f: &File) {
     }
 }
 
-/// fcntl record lock on the whole file.
-pub(crate) fn fcntl_lock(f: &File, kind: libc::c_short, cmd: libc::c_int) -> io::Result<()> {
-    // SAFETY: flock is plain data; zeroed is a valid value (whole file from offset 0).
-    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
-    fl.l_type = kind;
-    fl.l_whence = libc::SEEK_SET as libc::c_short;
-    loop {
-        // SAFETY: fcntl with a lock command and a pointer to a flock we own.
-        let rc = unsafe { libc::fcntl(f.as_raw_fd(), cmd, &mut fl) };
-        if rc == 0 {
-            return Ok(());
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
-
-/// Whether some process holds a write lock on `f` (the browser is alive).
-fn is_locked(f: &File) -> io::Result<bool> {
-    // SAFETY: flock is plain data; zeroed is a valid value.
-    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
-    fl.l_type = libc::F_WRLCK as libc::c_short;
-    fl.l_whence = libc::SEEK_SET as libc::c_short;
-    // SAFETY: F_GETLK with a pointer to a flock we own.
-    if unsafe { libc::fcntl(f.as_raw_fd(), libc::F_GETLK, &mut fl) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(fl.l_type != libc::F_UNLCK as libc::c_short)
-}
-
 /// The slow path: make sure a browser runs, then wait (boundedly) for a fresh list. Returns
 /// the last list read, fresh or not.
 fn refresh(
@@ -273,7 +247,7 @@ fn refresh(
             source,
         })?;
     let now = SystemTime::now();
-    let wait = if is_locked(&lock).map_err(ZeroconfError::Lock)? {
+    let wait = if flock::is_write_locked(lock.as_fd()).map_err(ZeroconfError::Lock)? {
         // A browser runs: wait only while it is new (it stamped the lock file at start).
         let started = lock
             .metadata()
@@ -389,14 +363,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("lock");
         let f = File::create(&p).unwrap();
-        assert!(!is_locked(&f).unwrap());
+        assert!(!flock::is_write_locked(f.as_fd()).unwrap());
         let mut pipe = [0; 2];
         // SAFETY: pipe(2) into a two-element array.
         assert_eq!(unsafe { libc::pipe(pipe.as_mut_ptr()) }, 0);
         // SAFETY: the child makes only async-signal-safe calls (fcntl, write, pause, _exit).
         let pid = unsafe { libc::fork() };
         if pid == 0 {
-            let held = fcntl_lock(&f, libc::F_WRLCK as libc::c_short, libc::F_SETLK).is_ok();
+            let held = matches!(
+                flock::lock(f.as_fd(), LockKind::Write, Owner::Process, Wait::No),
+                Ok(true)
+            );
             unsafe {
                 libc::write(pipe[1], [u8::from(held)].as_ptr().cast(), 1);
                 libc::pause();
@@ -406,7 +383,7 @@ mod tests {
         let mut b = [0u8; 1];
         // SAFETY: read one byte into a one-byte buffer.
         assert_eq!(unsafe { libc::read(pipe[0], b.as_mut_ptr().cast(), 1) }, 1);
-        let seen = is_locked(&f).unwrap();
+        let seen = flock::is_write_locked(f.as_fd()).unwrap();
         // SAFETY: kill and reap our own child.
         unsafe {
             libc::kill(pid, libc::SIGKILL);
@@ -416,6 +393,9 @@ mod tests {
         }
         assert_eq!(b[0], 1, "the child took the lock");
         assert!(seen);
-        assert!(!is_locked(&f).unwrap(), "released when the holder died");
+        assert!(
+            !flock::is_write_locked(f.as_fd()).unwrap(),
+            "released when the holder died"
+        );
     }
 }

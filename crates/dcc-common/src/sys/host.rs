@@ -17,6 +17,15 @@ pub fn hostname() -> Option<OsString> {
     Some(OsString::from_vec(buf[..end].to_vec()))
 }
 
+/// The host name for text we write (a key's comment, an mDNS instance): the name when it is
+/// UTF-8 and not empty, else `localhost`.
+pub fn hostname_or_localhost() -> String {
+    hostname()
+        .and_then(|h| h.into_string().ok())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
