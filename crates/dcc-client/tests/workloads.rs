@@ -3,6 +3,8 @@
 //! unit compiled on the helper (`DISTCC_FALLBACK=0`, so a silent local fallback fails the
 //! build). Also a small C++ project with templates and the STL.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::path::Path;
 use std::process::Command;
 

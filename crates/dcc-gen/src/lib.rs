@@ -11,8 +11,6 @@
 //! crate, so that none of the shipped programs has to (update-distcc-symlinks in particular
 //! links neither the daemon nor the monitor).
 
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
-
 pub mod docs;
 pub mod generate;
 pub mod man;

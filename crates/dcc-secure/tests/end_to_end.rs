@@ -2,6 +2,8 @@
 //! the plain client) on 127.0.0.1, with keys laid out as a user would. Every refusal must
 //! leave no compile on the daemon and a clear reason on both sides.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use std::io::{Read, Write};

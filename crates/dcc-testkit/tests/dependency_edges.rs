@@ -11,6 +11,8 @@
 //!   none of the daemon, monitor or secure crates: the man pages that need all of them are
 //!   made by the dcc-gen crate, which is not shipped.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::collections::BTreeSet;
 use std::process::Command;
 

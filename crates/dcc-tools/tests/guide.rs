@@ -4,6 +4,8 @@
 //! distcc-rs's client does on an Arch Linux ARM board). The object must be AArch64, and a
 //! name the toolchain lacks must be refused rather than run by the helper's native compiler.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use std::path::Path;

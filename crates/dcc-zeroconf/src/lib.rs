@@ -15,8 +15,6 @@
 //! The client links this crate and so mdns-sd (and mio under it); only the forked browser
 //! runs mdns-sd's code.
 
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
-
 pub mod announce;
 pub mod browser;
 pub mod client;
