@@ -35,8 +35,8 @@ fn compile(w: &World, distcc: &Path, daemon: &Daemon, args: &[&str]) -> Output {
 #[test]
 fn a_toolchain_daemon_compiles_plain_gcc_for_its_target_only() {
     common::require("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu");
-    let distcc = common::built("dcc-client", "distcc");
-    common::built("dcc-server", "distccd");
+    let distcc = dcc_testkit::bins::ours("distcc");
+    dcc_testkit::bins::ours("distccd");
     let w = World::new();
 
     // Step 2: the whitelist, as the package makes it (here in the world).

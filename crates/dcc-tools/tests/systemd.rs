@@ -21,7 +21,7 @@ fn require(tool: &str) {
 
 /// Our distccd.
 fn distccd() -> PathBuf {
-    common::built("dcc-server", "distccd")
+    dcc_testkit::bins::ours("distccd")
 }
 
 /// Copy `unit` into `dir` with ExecStart naming `exe`; returns the copy's path.
