@@ -340,14 +340,7 @@ fn set_mtime(hosts: &Path, t: SystemTime) -> io::Result<()> {
 /// The browser's life; returns its exit status.
 pub fn run(zdir: &Path, path: Option<&OsStr>) -> i32 {
     let lock_path = zdir.join(LOCK_FILE);
-    let Ok(mut lock) = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o666)
-        .open(&lock_path)
-    else {
+    let Ok(mut lock) = crate::client::open_lock_file(&lock_path) else {
         return 1;
     };
     let held = dcc_common::sys::lock::lock(

@@ -215,6 +215,18 @@ fn touch_atime(f: &File) {
     }
 }
 
+/// Open (creating it, mode 0666 as distcc's) the browser's lock file, for reading its stamp
+/// and for locking.
+pub(crate) fn open_lock_file(path: &Path) -> io::Result<File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o666)
+        .open(path)
+}
+
 /// The slow path: make sure a browser runs, then wait (boundedly) for a fresh list. Returns
 /// the last list read, fresh or not.
 fn refresh(
@@ -235,17 +247,10 @@ fn refresh(
         _ => {}
     }
     let lock_path = zdir.join(LOCK_FILE);
-    let lock = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o666)
-        .open(&lock_path)
-        .map_err(|source| ZeroconfError::Open {
-            path: lock_path.clone(),
-            source,
-        })?;
+    let lock = open_lock_file(&lock_path).map_err(|source| ZeroconfError::Open {
+        path: lock_path.clone(),
+        source,
+    })?;
     let now = SystemTime::now();
     let wait = if flock::is_write_locked(lock.as_fd()).map_err(ZeroconfError::Lock)? {
         // A browser runs: wait only while it is new (it stamped the lock file at start).
