@@ -535,6 +535,14 @@ def main():
             "- The harness is crates/dcc-bench (one module per section); the report is "
             "bench/report.py. `bash bench/run.sh --smoke` runs every step with tiny sizes in CI "
             "and never checks a timing.", ""]
+    # Hand-written notes (measurements this harness does not make) live beside the charts as
+    # .md files; the generated page links them so that they survive regeneration.
+    notes = sorted(f for f in os.listdir(a.charts) if f.endswith(".md")) \
+        if os.path.isdir(a.charts) else []
+    if notes:
+        doc += ["## Hand-written notes", ""]
+        doc += [f"- [{n[:-3]}]({rel}/{n})" for n in notes]
+        doc.append("")
     with open(a.markdown, "w") as f:
         f.write("\n".join(doc))
     print(f"wrote {a.markdown}" + (f" and {len(made)} charts in {a.charts}" if made else ""))

@@ -9,6 +9,8 @@
 //! Needs /usr/bin/distcc (Debian package `distcc`) and gcc. The compiler-name rewrite is
 //! turned off (`DISTCC_NO_REWRITE_CROSS`), as it is tested on its own.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};

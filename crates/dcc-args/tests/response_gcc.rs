@@ -4,6 +4,8 @@
 //!
 //! Needs gcc.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::fs;
 use std::process::{Command, Stdio};
 

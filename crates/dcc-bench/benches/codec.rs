@@ -3,6 +3,8 @@
 //! `cargo bench -p dcc-bench --bench codec` (divan). The input is real preprocessed C: the C
 //! library's common headers through `gcc -E` (a synthetic C-like text if gcc is missing).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use dcc_proto::{Compression, Limits, Protocol, Request, RequestBody, RequestHeader, Token};
 
 fn main() {

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use dcc_common::Env;
+use dcc_common::sys::atoi_i64;
 
 /// distcc src/io.c: `DISTCC_IO_TIMEOUT` default, seconds.
 pub const DEFAULT_IO_TIMEOUT: Duration = Duration::from_secs(300);
@@ -71,17 +72,17 @@ impl Config {
         // distcc src/traceenv.c: atoi, and 0 (or junk) means stderr.
         let uncached_err_fd = env
             .var("UNCACHED_ERR_FD")
-            .map(|v| atoi(&v))
+            .map(|v| atoi_i64(&v))
             .filter(|&fd| fd != 0)
             .and_then(|fd| i32::try_from(fd).ok());
         let backoff_period = env
             .var("DISTCC_BACKOFF_PERIOD")
-            .map_or(DEFAULT_BACKOFF_PERIOD, |v| atoi(&v));
+            .map_or(DEFAULT_BACKOFF_PERIOD, |v| atoi_i64(&v));
         let io_timeout = match env.var_os("DISTCC_IO_TIMEOUT") {
             None => Ok(DEFAULT_IO_TIMEOUT),
             Some(v) => {
                 let text = v.to_string_lossy().into_owned();
-                match u64::try_from(atoi(&text)) {
+                match u64::try_from(atoi_i64(&text)) {
                     Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
                     _ => Err(text),
                 }
@@ -90,7 +91,7 @@ impl Config {
         let safeguard = match env.var("_DISTCC_SAFEGUARD") {
             None => 0,
             // distcc src/safeguard.c: any value that atoi reads as 0 still counts as level 1.
-            Some(v) => u32::try_from(atoi(&v))
+            Some(v) => u32::try_from(atoi_i64(&v))
                 .ok()
                 .filter(|&l| l != 0)
                 .unwrap_or(1),
@@ -127,7 +128,7 @@ impl Config {
                 .map(PathBuf::from),
             reply_limit_mb: env
                 .var("DISTCC_RS_REPLY_LIMIT_MB")
-                .and_then(|v| u64::try_from(atoi(&v)).ok())
+                .and_then(|v| u64::try_from(atoi_i64(&v)).ok())
                 .filter(|&mb| mb > 0)
                 .unwrap_or(crate::reply::DEFAULT_REPLY_LIMIT_MB),
         }
@@ -163,44 +164,10 @@ impl Config {
     }
 }
 
-/// C's `atoi`: optional leading whitespace, an optional sign, then decimal digits; anything
-/// else ends the number, and no digits at all is 0. Saturates instead of overflowing.
-pub fn atoi(s: &str) -> i64 {
-    let s = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let (neg, digits) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let mut n: i64 = 0;
-    for b in digits.bytes().take_while(u8::is_ascii_digit) {
-        n = n.saturating_mul(10).saturating_add(i64::from(b - b'0'));
-    }
-    if neg { -n } else { n }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use dcc_common::MapEnv;
-
-    #[test]
-    fn atoi_is_cs() {
-        assert_eq!(atoi("42"), 42);
-        assert_eq!(atoi("  -7x"), -7);
-        assert_eq!(atoi("+3"), 3);
-        assert_eq!(atoi("abc"), 0);
-        assert_eq!(atoi(""), 0);
-        assert_eq!(atoi("99999999999999999999999"), i64::MAX);
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn atoi_reads_any_decimal_and_never_panics(n: i64, pad in "[ \t]{0,3}", junk in "[a-z.]{0,3}", any in ".*") {
-            proptest::prop_assert_eq!(atoi(&format!("{pad}{n}{junk}")), n);
-            let _ = atoi(&any);
-        }
-    }
 
     #[test]
     fn defaults() {

@@ -12,11 +12,11 @@
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus};
 
+use dcc_common::sys::{self, EmptyElement, SkipDistcc};
 use dcc_common::{ExitCode, Level, dcc_log, dcc_log_noname};
 
 use crate::signals::ChildGuard;
@@ -59,21 +59,15 @@ impl ChildEnv {
 }
 
 /// `execvp`'s search: the first `dir/prog` that is an executable file (an empty element is
-/// the current directory).
+/// the current directory); distcc's links are not passed over.
 pub fn find_on_path(path: &OsStr, prog: &OsStr) -> Option<PathBuf> {
-    path.as_bytes().split(|&c| c == b':').find_map(|dir| {
-        let dir = if dir.is_empty() { b".".as_slice() } else { dir };
-        let mut p = dir.to_vec();
-        p.push(b'/');
-        p.extend_from_slice(prog.as_bytes());
-        let p = PathBuf::from(OsStr::from_bytes(&p));
-        is_executable_file(&p).then_some(p)
-    })
-}
-
-/// A regular file with an execute bit.
-pub fn is_executable_file(p: &std::path::Path) -> bool {
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    sys::find_on_path(
+        path,
+        prog,
+        EmptyElement::CurrentDir,
+        SkipDistcc::Never,
+        |_| {},
+    )
 }
 
 /// Spawn `cmd`; if the program is not found under an absolute name, try its basename on

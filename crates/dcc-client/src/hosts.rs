@@ -6,7 +6,7 @@
 //!   error and compiles locally instead (see docs/decisions/client.md).
 //! - An empty list, or none at all, is distcc's warning and a local compile.
 //! - `+zeroconf` is replaced, where it stood, by the helpers found over mDNS
-//!   ([`crate::zeroconf`]).
+//!   (dcc-zeroconf's `client`).
 //! - Hosts that can never work from this client are left out with a warning: `,auth`
 //!   (GSS-API is not built in). `,down` hosts are left out silently, as distcc does.
 //!   `,secure` hosts are used (crate::secure); a missing key fails the host when it is tried.
@@ -44,7 +44,11 @@ pub fn load(cfg: &Config, env: &dyn Env) -> Result<Hosts, HostsError> {
         Err(e) => return Err(e),
     };
     if list.zeroconf {
-        list.splice_zeroconf(crate::zeroconf::hosts(cfg, env));
+        list.splice_zeroconf(dcc_zeroconf::client::hosts(
+            env,
+            cfg.home.as_deref(),
+            cfg.path.as_deref(),
+        ));
     }
     if list.randomize {
         // distcc seeds rand() with its pid; any seed that differs between clients will do.

@@ -16,8 +16,9 @@
 //!   to a local compile ([`exec`]). Failures and fallbacks leave a line in the event log ([`events`]), which
 //!   `distccmon-top` shows; a compile that goes well writes nothing there.
 //! - [`signals`]: cleanup and re-raise on SIGTERM, SIGINT and SIGHUP.
-//! - [`zeroconf`]: `+zeroconf`, the helpers a background mDNS browser keeps in
-//!   `$DISTCC_DIR/zeroconf/hosts` (spliced into the host list by [`hosts`]).
+//! - `+zeroconf`, the helpers a background mDNS browser keeps in
+//!   `$DISTCC_DIR/zeroconf/hosts`, is dcc-zeroconf's (spliced into the host list by
+//!   [`hosts`]).
 //! - [`lsdistcc`]: the `lsdistcc` tool.
 //!
 //! Decisions and the ways we differ from distcc 3.4 are in docs/decisions/client.md.
@@ -39,7 +40,6 @@ pub mod reply;
 pub mod secure;
 pub mod signals;
 pub mod verdict;
-pub mod zeroconf;
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
@@ -153,7 +153,7 @@ fn compile_entry(
             Vec::new()
         };
         if let Some(new) = invoke::masquerade_path(&path, argv0, &cwd, |p| {
-            exec::is_executable_file(std::path::Path::new(OsStr::from_bytes(p)))
+            dcc_common::sys::is_executable_file(std::path::Path::new(OsStr::from_bytes(p)))
         }) {
             dcc_log!(
                 Level::Debug,

@@ -86,7 +86,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, ()> {
     let mut o = Options::default();
     let mut i = 0;
     let num = |v: &str| -> Result<u64, ()> {
-        let n = crate::config::atoi(v);
+        let n = dcc_common::sys::atoi_i64(v);
         u64::try_from(n).map_err(|_| ())
     };
     while i < args.len() && args[i].starts_with('-') {
@@ -200,15 +200,8 @@ fn dns_domain() -> Option<String> {
         .ok()
         .or_else(|| std::env::var("HOST").ok())
         .filter(|h| h.contains('.'));
-    let name = from_env.or_else(|| {
-        let mut buf = [0u8; 256];
-        // SAFETY: buf is valid for its length.
-        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-        (rc == 0).then(|| {
-            let n = buf.iter().position(|&c| c == 0).unwrap_or(buf.len());
-            String::from_utf8_lossy(&buf[..n]).into_owned()
-        })
-    })?;
+    let name = from_env
+        .or_else(|| dcc_common::sys::hostname().map(|h| h.to_string_lossy().into_owned()))?;
     name.split_once('.')
         .map(|(_, d)| d.to_owned())
         .filter(|d| !d.is_empty())

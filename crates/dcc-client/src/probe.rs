@@ -1,9 +1,11 @@
 //! The file-system side of compiler-name rewriting (dcc-args `CompilerProbe`, distcc
 //! src/compile.c): what is on `PATH`, where a symbolic link points.
 
-use std::os::unix::fs::PermissionsExt;
+use std::ffi::OsStr;
+use std::path::Path;
 
-use dcc_args::client::{CompilerProbe, fqn_candidates, which_candidates};
+use dcc_args::client::CompilerProbe;
+use dcc_common::sys::{EmptyElement, SkipDistcc, find_on_path, is_executable_file};
 
 /// Lookups on the real file system, with the client's (possibly masquerade-edited) `PATH`.
 #[derive(Debug)]
@@ -12,14 +14,21 @@ pub struct FsProbe {
 }
 
 fn executable(path: &str) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    is_executable_file(Path::new(path))
 }
 
 impl CompilerProbe for FsProbe {
     fn which(&self, name: &str) -> Option<String> {
-        which_candidates(&self.path, name)
-            .into_iter()
-            .find(|p| executable(p))
+        // distcc dcc_which: directories named like distcc's are not searched.
+        let path = OsStr::new(&self.path);
+        find_on_path(
+            path,
+            OsStr::new(name),
+            EmptyElement::Skip,
+            SkipDistcc::DirsNamedDistcc,
+            |_| {},
+        )
+        .map(|p| p.to_string_lossy().into_owned())
     }
 
     fn read_link(&self, path: &str) -> Option<String> {
@@ -34,15 +43,23 @@ impl CompilerProbe for FsProbe {
     }
 
     fn on_path(&self, name: &str) -> bool {
-        fqn_candidates(&self.path, name)
-            .iter()
-            .any(|p| executable(p))
+        // distcc dcc_gcc_rewrite_fqn: up to the first empty element, distcc's included.
+        let path = OsStr::new(&self.path);
+        find_on_path(
+            path,
+            OsStr::new(name),
+            EmptyElement::End,
+            SkipDistcc::Never,
+            |_| {},
+        )
+        .is_some()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn lookups() {

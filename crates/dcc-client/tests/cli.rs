@@ -2,6 +2,8 @@
 //! has an answer. Needs our `distcc` and `distccd` built (`cargo build --workspace`) and
 //! Debian's distcc installed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Output};

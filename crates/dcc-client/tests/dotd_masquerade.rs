@@ -2,6 +2,8 @@
 //! masquerade links work as distcc's: the compile goes out, nothing recurses, and the
 //! recursion guard still trips when it should.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::path::Path;
 use std::process::Command;
 

@@ -2,6 +2,8 @@
 //! reason, on every failure and fallback path, and nothing at all on a compile that goes
 //! well. Needs our `distcc` and `distccd` built (`cargo build --workspace`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::process::{Command, Output};
 
 use dcc_state::{Event, EventKind, read_events};

@@ -2,6 +2,8 @@
 //! garbling and killed helpers all end in a correct object (or, under `DISTCC_FALLBACK=0`, in
 //! distcc's exit code), and the host gets a backoff mark.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;

@@ -3,6 +3,7 @@
 //! (or, under `DISTCC_FALLBACK=0`, fails with distcc's exit code), and stays within the peak
 //! memory and the deadline that docs/decisions/client.md ("A rogue helper") documents. Peak
 //! memory is the client's own `VmHWM`, which it logs at exit under `DISTCC_VERBOSE=1`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::io::Write;
 use std::process::Output;

@@ -1,5 +1,7 @@
 //! `lsdistcc` finds a running daemon and skips a closed port.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::process::Command;
 
 use dcc_testkit::{Daemon, World, bins, daemon::free_port};

@@ -1,6 +1,7 @@
 //! What other programs on the master see of our client: Debian's `distccmon-text` lists its
 //! jobs, and its slot locks are the ones Debian's client uses, so mixed clients never put more
 //! jobs on a host than its limit.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -4,6 +4,8 @@
 //! build). C++: GoogleTest (the `gtest` workload) and a small project with templates and the
 //! STL.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::path::Path;
 use std::process::Command;
 

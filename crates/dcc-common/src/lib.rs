@@ -5,15 +5,14 @@
 //! - [`log`]: distcc's log line format (`distcc[pid] (function) Warning: message`), written to
 //!   stderr, a file, an inherited fd or syslog. Both binaries use it, so their lines look like
 //!   distcc's and the scripts that grep distcc's logs keep working.
-//! - [`zeroconf`]: the native compiler's identity, the DNS-SD subtype built from it and the
-//!   netlink check, the same for the daemon that announces itself and the client that browses.
+//! - [`sys`]: small system helpers written once for every binary (C `atoi`, ...).
 //! - [`env`]: environment access behind a trait, so configuration is parsed up front from a
 //!   typed source and tests never mutate the process environment.
 
 pub mod env;
 pub mod exit;
 pub mod log;
-pub mod zeroconf;
+pub mod sys;
 
 pub use env::{Env, MapEnv, ProcessEnv};
 pub use exit::ExitCode;

@@ -6,6 +6,8 @@
 //! have, so that its instance is `distcc@zc-a`. The master's browser is the one our client
 //! starts; the announcement itself is checked with mdns-sd from inside the master's namespace.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::net::{IpAddr, Ipv4Addr};

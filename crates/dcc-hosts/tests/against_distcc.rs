@@ -2,6 +2,8 @@
 //! (verbatim tokens) must agree for every list both accept, and both must refuse the same
 //! lists, apart from the refusals documented as ours in the crate docs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::path::Path;
 use std::process::Command;
 

@@ -11,6 +11,7 @@
 //! - `scan_warm`: the unit memo: one `stat` per fact, nothing read (the same unit again, e.g.
 //!   a second build);
 //! - `gcc_e`: `gcc -E` of the unit to /dev/null (what plain distcc runs on the master).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -2,6 +2,7 @@
 //! directive hides (comments, literals, splices, raw strings, digit separators, digraphs,
 //! carriage returns), preprocessed by gcc in C (GNU and ISO) and C++ modes. Every header gcc
 //! reads (`-M`) must be one the lexer found. Fixed seed, so a failure reproduces.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::collections::BTreeSet;
 use std::process::Command;

@@ -2,6 +2,7 @@
 //! manifest (entries under the tree) or the exact reason for giving up. Where the unit is a
 //! valid compile, gcc's own `-M` list must be inside the manifest and the unit must
 //! preprocess to the same text in a root holding only the manifest's shipped files.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 

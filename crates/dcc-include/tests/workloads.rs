@@ -2,6 +2,7 @@
 //! scanner's manifest holds every file gcc itself reports reading (`gcc -M`), and the unit
 //! preprocesses to the same text in a root that holds only the manifest's shipped files.
 //! The over-approximation (manifest files / gcc's files) is printed per workload.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 

@@ -165,26 +165,10 @@ pub fn logger_from_env(prog: &'static str, env: &dyn Env) -> (Logger, Option<Str
     }
     let fd = env
         .var("UNCACHED_ERR_FD")
-        .map(|v| atoi(&v))
+        .map(|v| dcc_common::sys::atoi_i32(&v))
         .filter(|&fd| fd != 0);
     let sink = fd.and_then(|fd| Sink::fd(fd).ok()).unwrap_or(Sink::Stderr);
     (Logger::new(prog, pick(Level::Warning), sink), None)
-}
-
-/// C `atoi`: optional space and sign, then digits; anything else ends the number.
-fn atoi(s: &str) -> i32 {
-    let s = s.trim_start();
-    let (neg, digits) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let mut n: i64 = 0;
-    for c in digits.bytes().take_while(u8::is_ascii_digit) {
-        n = (n * 10 + i64::from(c - b'0')).min(i64::from(i32::MAX) + 1);
-    }
-    let n = if neg { -n } else { n };
-    i32::try_from(n).unwrap_or(if neg { i32::MIN } else { i32::MAX })
 }
 
 /// The exit status for a failure that [`run`] or the directory lookup returned.

@@ -133,11 +133,3 @@ fn logging_follows_traceenv() {
         Some("failed to open logfile /nonexistent/dir/log: No such file or directory")
     );
 }
-
-#[test]
-fn atoi_is_cs() {
-    assert_eq!(atoi("12"), 12);
-    assert_eq!(atoi(" -3x"), -3);
-    assert_eq!(atoi("x"), 0);
-    assert_eq!(atoi("99999999999"), i32::MAX);
-}

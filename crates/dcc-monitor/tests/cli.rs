@@ -1,6 +1,8 @@
 //! Our `distccmon-text` against Debian's `/usr/bin/distccmon-text`, run on identical state
 //! directories: stdout must be byte-identical, exit codes equal, stderr equal up to the pid.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -3,6 +3,8 @@
 //! jobs, redraws, quits on `q` and gives the terminal back. Needs our `distcc` and `distccd`
 //! built (`cargo build --workspace`); the tmux test needs tmux (`apt-get install tmux`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};

@@ -3,6 +3,7 @@
 //! The input is `gcc -E` of a file including `<stdio.h>`, `<stdlib.h>` and `<string.h>`,
 //! generated when the bench starts (a synthetic C-like text stands in where gcc is missing).
 //! Run with `cargo bench -p dcc-proto --bench lzo`; it prints the compression ratio first.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::process::Command;
 use std::sync::LazyLock;

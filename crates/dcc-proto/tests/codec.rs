@@ -1,6 +1,8 @@
 //! Codec tests: the reference captures byte for byte, round trips, truncation at every byte,
 //! and the limits that keep a hostile peer from making us allocate.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use bytes::BytesMut;
 use dcc_proto::{
     FileEntry, Limits, ProtoError, Protocol, Reply, ReplyDecoder, Request, RequestBody,

@@ -6,6 +6,8 @@
 //! The request is written by hand from docs/distcc-3.4.md §1.3/§1.5/§1.7, so this test
 //! depends only on the LZO module, not on the rest of dcc-proto.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt as _;

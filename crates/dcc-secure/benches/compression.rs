@@ -7,6 +7,8 @@
 //! docs/security/secure-transport.md come from it). Objects are measured too: they are what
 //! the helper compresses and the master decompresses.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};

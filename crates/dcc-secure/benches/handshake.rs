@@ -3,6 +3,8 @@
 //! handshake`. The wall-clock cost per job on a real connection is measured by
 //! bench/secure/run.sh.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use dcc_secure::frame::{self, PREAMBLE};
 use dcc_secure::{Initiator, PrivateKey, Responder, Verdict};
 

@@ -15,12 +15,11 @@
 //!   port, and the u16-length framing of Noise messages. Pure.
 //! - [`handshake`]: the handshake as state machines ([`Initiator`], [`Responder`]) and the
 //!   transport messages after it ([`Sealer`], [`Opener`]). Pure, no IO.
-//! - [`blocking`]: a std `Read`/`Write` adapter for the client; [`tokio_io`]: sniffing,
-//!   the daemon's handshake and `AsyncRead`/`AsyncWrite` halves, so the daemon's job code
-//!   runs unchanged on a secure connection.
-//! - `distcc-keygen` (src/bin): makes key pairs.
-
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+//! - [`blocking`]: a std `Read`/`Write` adapter for the client; `tokio_io` (feature `tokio`,
+//!   which the daemon turns on): sniffing, the daemon's handshake and `AsyncRead`/`AsyncWrite`
+//!   halves, so the daemon's job code runs unchanged on a secure connection. The client
+//!   leaves the feature off and links no tokio.
+//! - `distcc-keygen`, which makes key pairs, is the dcc-keygen crate.
 
 pub mod authorized;
 pub mod base64;
@@ -28,9 +27,9 @@ pub mod blocking;
 mod error;
 pub mod frame;
 pub mod handshake;
-pub mod keygen;
 pub mod keys;
 pub mod known_hosts;
+#[cfg(feature = "tokio")]
 pub mod tokio_io;
 
 pub use authorized::AuthorizedKeys;

@@ -2,6 +2,8 @@
 //! workload with `,secure` and `,secure,zstd`, every unit compiled on the helper
 //! (`DISTCC_FALLBACK=0`) and every object byte-identical to a local build.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use common::{keys, know, secure_daemon};

@@ -13,8 +13,10 @@
 //! directory on the daemon's PATH) is skipped with a warning, where distcc warns and runs it,
 //! which recurses into the client.
 
-use std::os::unix::fs::PermissionsExt;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
+
+use dcc_common::sys::{EmptyElement, SkipDistcc, find_on_path, is_executable_file};
 
 /// Why a compiler name was refused. The text is what the log and the client's SERR line say.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -101,28 +103,6 @@ pub fn strip_system_prefix(name: &str) -> &str {
     name
 }
 
-fn is_executable_file(p: &Path) -> bool {
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-/// Whether `p` is (a link to) a distcc binary: its resolved file name contains "distcc"
-/// (distcc's own test in `dcc_check_compiler_masq`).
-fn is_distcc_link(p: &Path) -> bool {
-    let Ok(meta) = std::fs::symlink_metadata(p) else {
-        return false;
-    };
-    if !meta.file_type().is_symlink() {
-        return false;
-    }
-    std::fs::canonicalize(p)
-        .ok()
-        .and_then(|t| {
-            t.file_name()
-                .map(|n| n.to_string_lossy().contains("distcc"))
-        })
-        .unwrap_or(false)
-}
-
 impl CompilerPolicy {
     /// The whitelist directories, as distcc names them in its message.
     fn dirs_text(&self) -> String {
@@ -180,22 +160,22 @@ impl CompilerPolicy {
     fn lookup(&self, name: &str, shown: &str) -> Result<Resolved, CompilerRefusal> {
         let mut warnings = Vec::new();
         if !name.is_empty() {
-            for dir in self.path.split(':').filter(|d| !d.is_empty()) {
-                let cand = Path::new(dir).join(name);
-                if !is_executable_file(&cand) {
-                    continue;
-                }
-                if is_distcc_link(&cand) {
+            // A link to distcc on the daemon's PATH is passed over with a warning (distcc
+            // src/serve.c dcc_check_compiler_masq only warns; see the module notes).
+            let found = find_on_path(
+                OsStr::new(&self.path),
+                OsStr::new(name),
+                EmptyElement::Skip,
+                SkipDistcc::LinksToDistcc,
+                |cand| {
                     warnings.push(format!(
                         "{} on distccd's path is a link to distcc; skipping it",
                         cand.display()
                     ));
-                    continue;
-                }
-                return Ok(Resolved {
-                    program: cand,
-                    warnings,
-                });
+                },
+            );
+            if let Some(program) = found {
+                return Ok(Resolved { program, warnings });
             }
         }
         Err(CompilerRefusal::NotFound(shown.to_owned()))
@@ -205,6 +185,7 @@ impl CompilerPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
     use std::os::unix::fs::symlink;
 
     struct Fixture {

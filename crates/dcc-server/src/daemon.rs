@@ -480,7 +480,9 @@ fn serve_daemon(
     }
     // distcc src/dparent.c: --zeroconf announces once detached (mdns-sd starts a thread, so
     // not before the fork); the guard withdraws it when serve_daemon returns.
-    let _zeroconf = crate::zeroconf::publish(&cfg, &env);
+    let _zeroconf = cfg
+        .zeroconf_helper(&env)
+        .and_then(|h| dcc_zeroconf::announce::publish(&h));
     let pid_file = cfg.pid_file.clone();
     let lifetime = cfg.lifetime;
     let no_fork = cfg.no_fork;

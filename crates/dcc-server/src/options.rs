@@ -230,6 +230,22 @@ pub fn ncpus() -> usize {
         .unwrap_or(1)
 }
 
+impl Config {
+    /// What `--zeroconf` announces (dcc-zeroconf), or `None` without `--zeroconf`.
+    pub fn zeroconf_helper<'a>(
+        &self,
+        env: &'a ServerEnv,
+    ) -> Option<dcc_zeroconf::announce::Helper<'a>> {
+        self.zeroconf.then(|| dcc_zeroconf::announce::Helper {
+            listen: self.listen,
+            port: self.port,
+            cpus: ncpus(),
+            jobs: self.jobs,
+            compiler_path: &env.path,
+        })
+    }
+}
+
 fn port(v: Option<i64>, default: u16) -> Result<u16, OptionError> {
     match v {
         None => Ok(default),

@@ -1,6 +1,8 @@
 //! `--inetd` (and its auto-detection): one job on stdin/stdout, as inetd, systemd socket
 //! activation or an ssh connection starts it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};

@@ -1,5 +1,6 @@
 //! Debian's distcc 3.4 client builds real workloads through our distccd, protocols 1 and 2;
 //! every object is byte-identical to a local gcc build and every unit ran on the daemon.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use dcc_testkit::{Daemon, World, compare, workload};
 

@@ -1,6 +1,8 @@
 //! The daemon's life: exit codes, pid file, signals, disconnects, job lifetime, --jobs,
 //! many clients at once, the stats page.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;

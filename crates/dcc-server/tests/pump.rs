@@ -2,6 +2,8 @@
 //! §1.7) compiles from the client's tree, returns the right .d, leaves no server path in the
 //! object; and escapes through NAME or LINK are refused with nothing written outside the job.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::time::Duration;
 
 use dcc_proto::{FileEntry, Protocol, Request, RequestBody, RequestHeader};

@@ -1,6 +1,8 @@
 //! The stats port: distcc's page unchanged for any request, plus `/metrics` (Prometheus),
 //! `/status.json` and the live page `/ui`, which is checked in headless Chromium.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;

@@ -1,6 +1,8 @@
 //! Honest compiles over raw bytes: protocols 0-2, objects identical to local builds, logs in
 //! distcc's format, nothing left behind.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::time::Duration;
 
 use dcc_testkit::wire::{compile_local, decode_reply, exchange, preprocess, request};

@@ -1,6 +1,8 @@
 //! Hostile and broken requests over raw bytes. Each is refused, nothing runs, nothing is left
 //! in the daemon's TMPDIR, and the next honest client is served.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -11,18 +11,18 @@
 //! drops a POSIX lock, and a process never conflicts with itself, so two threads (or a waiter's
 //! probe cache and a held lock) could both "own" slot 0. With OFD locks a lock belongs to its
 //! [`SlotLock`] alone and lives exactly as long as it. Kernels older than 3.15 lack OFD locks;
-//! there we fall back to `F_SETLK`.
+//! there we fall back to `F_SETLK`. The fcntl calls are dcc_common::sys::lock's.
 //!
 //! Releasing is closing: dropping a [`SlotLock`] closes its descriptor, which also gives
 //! inotify watchers (our [`crate::SlotWaiter`]) the close event they wait for. The descriptor
 //! is close-on-exec, so compilers we start never hold it.
 
 use std::fs::{File, OpenOptions};
-use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+
+use dcc_common::sys::lock::{LockKind, Owner, Wait, lock};
 
 use crate::{StateError, concat_path};
 
@@ -131,7 +131,7 @@ pub(crate) fn lock_probe(
     path: PathBuf,
     slot: u32,
 ) -> Result<Result<SlotLock, File>, StateError> {
-    match try_write_lock(file.as_fd()) {
+    match lock(file.as_fd(), LockKind::Write, Owner::OpenFile, Wait::No) {
         Ok(true) => Ok(Ok(SlotLock {
             _file: file,
             path,
@@ -139,49 +139,6 @@ pub(crate) fn lock_probe(
         })),
         Ok(false) => Ok(Err(file)),
         Err(source) => Err(StateError::Lock { path, source }),
-    }
-}
-
-/// Set once `F_OFD_SETLK` turned out to be unsupported (`EINVAL`, Linux < 3.15).
-static NO_OFD: AtomicBool = AtomicBool::new(false);
-
-/// A non-blocking write lock on the whole file. `Ok(false)`: someone else holds a lock.
-fn try_write_lock(fd: BorrowedFd<'_>) -> io::Result<bool> {
-    if !NO_OFD.load(Ordering::Relaxed) {
-        match setlk(fd, OFD_SETLK) {
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) && OFD_SETLK != libc::F_SETLK => {
-                NO_OFD.store(true, Ordering::Relaxed);
-            }
-            r => return r,
-        }
-    }
-    setlk(fd, libc::F_SETLK)
-}
-
-#[cfg(any(target_os = "linux", target_os = "android"))]
-const OFD_SETLK: libc::c_int = libc::F_OFD_SETLK;
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-const OFD_SETLK: libc::c_int = libc::F_SETLK;
-
-fn setlk(fd: BorrowedFd<'_>, cmd: libc::c_int) -> io::Result<bool> {
-    // SAFETY: `flock` is a plain C struct for which all-zero bytes are a valid value; l_pid
-    // must be 0 for OFD locks.
-    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
-    fl.l_type = libc::F_WRLCK as _;
-    fl.l_whence = libc::SEEK_SET as _;
-    fl.l_start = 0;
-    fl.l_len = 0; // the whole file, as distcc's sys_lock
-    // SAFETY: fd is a valid open descriptor for the duration of the call and `fl` is a valid
-    // `struct flock` that the kernel only reads for F_SETLK / F_OFD_SETLK.
-    let rc = unsafe { libc::fcntl(fd.as_raw_fd(), cmd, &fl as *const libc::flock) };
-    if rc == 0 {
-        return Ok(true);
-    }
-    let e = io::Error::last_os_error();
-    match e.raw_os_error() {
-        // EACCES: what some systems return for a conflict (distcc src/lock.c says HP-UX, Cygwin).
-        Some(libc::EAGAIN) | Some(libc::EACCES) => Ok(false),
-        _ => Err(e),
     }
 }
 

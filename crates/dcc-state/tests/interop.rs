@@ -3,6 +3,8 @@
 //! second process of ours and Debian's own distcc client; the inotify waiter; and Debian's
 //! distccmon-text reading our state files.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};

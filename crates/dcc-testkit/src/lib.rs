@@ -16,6 +16,9 @@
 //! Tests never hard-code a port, never depend on `$HOME`, and never mutate their own process
 //! environment: every child gets an explicit environment.
 
+// Test support only (dev-dependency of the tests): a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod bins;
 pub mod client;
 pub mod compare;

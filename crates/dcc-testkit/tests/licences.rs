@@ -2,6 +2,8 @@
 //! the workspace and of the fuzz workspace) may be GPL, LGPL or AGPL, and every crate must
 //! declare a licence we know to be permissive.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::process::Command;
 
 /// Licence identifiers that may appear in an SPDX expression of a dependency.

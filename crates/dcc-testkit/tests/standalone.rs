@@ -2,6 +2,7 @@
 //! `scripts/workload.sh` from registry packages, and nothing in the repository reads or points
 //! to a directory beside it. CI also runs this file in a fresh clone that has nothing beside it
 //! (scripts/test.sh, "clone without neighbours").
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
 

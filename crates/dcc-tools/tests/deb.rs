@@ -3,11 +3,8 @@
 //! throwaway root (tests/deb/upgrade.sh: an overlay over / in private mount, network and pid
 //! namespaces) keeps a working helper with the old settings, keeps distcc-pump, and purging
 //! and reinstalling leave nothing behind. Nothing touches this machine's /etc or /usr.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
-#[expect(
-    dead_code,
-    reason = "this test builds the binaries itself, with cargo deb's profile"
-)]
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -4,6 +4,8 @@
 //! distcc-rs's client does on an Arch Linux ARM board). The object must be AArch64, and a
 //! name the toolchain lacks must be refused rather than run by the helper's native compiler.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use std::path::Path;
@@ -33,8 +35,8 @@ fn compile(w: &World, distcc: &Path, daemon: &Daemon, args: &[&str]) -> Output {
 #[test]
 fn a_toolchain_daemon_compiles_plain_gcc_for_its_target_only() {
     common::require("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu");
-    let distcc = common::built("dcc-client", "distcc");
-    common::built("dcc-server", "distccd");
+    let distcc = dcc_testkit::bins::ours("distcc");
+    dcc_testkit::bins::ours("distccd");
     let w = World::new();
 
     // Step 2: the whitelist, as the package makes it (here in the world).

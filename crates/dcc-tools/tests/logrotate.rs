@@ -2,6 +2,7 @@
 //! `logrotate -f` the helper still serves, the next job's line is in the new file under the
 //! old name, and the earlier lines are in the rotated one. distcc 3.4 stopped on the SIGHUP
 //! that logrotate sends; distcc-rs reopens its --log-file (docs/decisions/daemon.md).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 
@@ -70,8 +71,6 @@ fn logrotate_leaves_the_helper_running_and_logging_to_the_new_file() {
         dcc_testkit::bins::is_root(),
         "this test runs logrotate's `su distccd adm` and needs root (CI runs as root)"
     );
-    common::built("dcc-server", "distccd");
-    common::built("dcc-client", "distcc");
     let w = World::new();
     let mut d = Daemon::start(&w, DaemonOptions::new(DaemonKind::Ours));
     compile(&w, &d, "before");

@@ -2,6 +2,8 @@
 //! the Arch one (packaging/arch) ship the same files, every asset exists, and the maintainer
 //! scripts do what they say (run with stub commands).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,8 @@
 //! `update-distcc-symlinks` end to end: the built binary on temp directories holding fake
 //! compilers, one run against the real /usr/bin, and one against Debian's own script.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::collections::BTreeSet;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};

@@ -4,6 +4,8 @@
 //! The units name /usr/bin/distccd, which on a test machine is Debian's (or absent), so they
 //! are verified from a temp copy whose ExecStart names the distccd built from this workspace.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -19,7 +21,7 @@ fn require(tool: &str) {
 
 /// Our distccd.
 fn distccd() -> PathBuf {
-    common::built("dcc-server", "distccd")
+    dcc_testkit::bins::ours("distccd")
 }
 
 /// Copy `unit` into `dir` with ExecStart naming `exe`; returns the copy's path.

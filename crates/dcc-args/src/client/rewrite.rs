@@ -11,7 +11,10 @@
 //! 3. `gcc`, `gcc-*`, `g++`, `g++-*` become `<triple>-<name>` when that program is on PATH,
 //!    so the server runs the same target's compiler. Absolute paths are never rewritten.
 
+use std::ffi::OsStr;
 use std::fmt;
+
+use dcc_common::sys::path::{EmptyElement, SkipDistcc, candidates};
 
 use super::scan::basename;
 
@@ -78,18 +81,19 @@ pub fn fqn_triple(gnu_host: &str) -> String {
 /// distcc 3.4 tests `distcc` against the *rest* of PATH rather than the one directory, and so
 /// skips every directory before a distcc one; this is the intended rule.
 pub fn which_candidates(path: &str, name: &str) -> Vec<String> {
-    path.split(':')
-        .filter(|d| !d.is_empty() && !d.contains("distcc"))
-        .map(|d| format!("{d}/{name}"))
-        .collect()
+    candidate_strings(path, name, EmptyElement::Skip, SkipDistcc::DirsNamedDistcc)
 }
 
 /// The paths `dcc_gcc_rewrite_fqn` tries for `name`: the PATH directories up to the first
 /// empty one, distcc directories included.
 pub fn fqn_candidates(path: &str, name: &str) -> Vec<String> {
-    path.split(':')
-        .take_while(|d| !d.is_empty())
-        .map(|d| format!("{d}/{name}"))
+    candidate_strings(path, name, EmptyElement::End, SkipDistcc::Never)
+}
+
+/// dcc_common's candidate list (the one statement of each rule), as strings.
+fn candidate_strings(path: &str, name: &str, empty: EmptyElement, skip: SkipDistcc) -> Vec<String> {
+    candidates(OsStr::new(path), OsStr::new(name), empty, skip)
+        .map(|p| p.to_string_lossy().into_owned())
         .collect()
 }
 

@@ -2,6 +2,8 @@
 //! network (`dcc_testkit::netns::Network`), which serialises them machine-wide and tears
 //! everything down even when an assertion fails.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 mod common;
 mod cross;
 mod failures;

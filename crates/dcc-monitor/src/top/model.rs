@@ -252,7 +252,7 @@ impl Model {
     /// hosts in byte order, then `localhost`, then [`NO_HOST`].
     pub fn host_rows(&self) -> Vec<HostRow> {
         let mut rows: HashMap<String, HostRow> = HashMap::new();
-        let row = |rows: &mut HashMap<String, HostRow>, host: &str| -> String {
+        fn row<'a>(rows: &'a mut HashMap<String, HostRow>, host: &str) -> &'a mut HostRow {
             let name = if host.is_empty() { NO_HOST } else { host };
             rows.entry(name.to_owned()).or_insert_with(|| HostRow {
                 host: name.to_owned(),
@@ -261,20 +261,17 @@ impl Model {
                 per_minute: 0,
                 history: [0; BUCKETS],
                 failures: 0,
-            });
-            name.to_owned()
-        };
+            })
+        }
         for j in &self.jobs {
-            let k = row(&mut rows, &j.host);
-            let r = rows.get_mut(&k).expect("row just made");
+            let r = row(&mut rows, &j.host);
             r.running += 1;
             if let Some(i) = PHASE_COLUMNS.iter().position(|&p| p == j.phase) {
                 r.phases[i] += 1;
             }
         }
         for (t, host) in &self.finished {
-            let k = row(&mut rows, host);
-            let r = rows.get_mut(&k).expect("row just made");
+            let r = row(&mut rows, host);
             r.per_minute += 1;
             let age = self.now.duration_since(*t).unwrap_or_default();
             let back = (age.as_secs() / BUCKET.as_secs()) as usize;
@@ -285,8 +282,7 @@ impl Model {
         let horizon = self.now.checked_sub(FAILURE_WINDOW).unwrap_or(self.now);
         for e in self.events.iter().filter(|e| e.time >= horizon) {
             if matches!(e.kind, EventKind::Backoff | EventKind::Failed) && !e.host.is_empty() {
-                let k = row(&mut rows, &host_name(&e.host));
-                rows.get_mut(&k).expect("row just made").failures += 1;
+                row(&mut rows, &host_name(&e.host)).failures += 1;
             }
         }
         let mut out: Vec<HostRow> = rows.into_values().collect();

@@ -18,10 +18,10 @@
 //! the cross compilers through the tree's own `lib/gcc/aarch64-unknown-linux-gnu`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use dcc_args::server::{driver_triple, is_compiler_driver};
+use dcc_common::sys::{is_executable_file, resolves_to_distcc};
 
 /// An installed compiler.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,20 +75,6 @@ pub fn known_triples(bindir: &Path) -> BTreeSet<String> {
     out
 }
 
-/// Whether `p` is (a link to) an executable regular file.
-pub fn is_executable(p: &Path) -> bool {
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-/// Whether `p` resolves to a file whose name contains `distcc` (the daemon's own test,
-/// distcc src/serve.c `dcc_check_compiler_masq`): a masquerade link is not a compiler.
-pub fn resolves_to_distcc(p: &Path) -> bool {
-    std::fs::canonicalize(p).is_ok_and(|t| {
-        t.file_name()
-            .is_some_and(|n| n.to_string_lossy().contains("distcc"))
-    })
-}
-
 /// Every compiler in `bindirs`, by name; a name found in two directories is the first one's.
 pub fn find_compilers(bindirs: &[PathBuf]) -> Vec<Compiler> {
     let mut found: BTreeMap<String, PathBuf> = BTreeMap::new();
@@ -110,7 +96,7 @@ pub fn find_compilers(bindirs: &[PathBuf]) -> Vec<Compiler> {
                 continue;
             }
             let path = bindir.join(&name);
-            if is_executable(&path) && !resolves_to_distcc(&path) {
+            if is_executable_file(&path) && !resolves_to_distcc(&path) {
                 found.insert(name, path);
             }
         }

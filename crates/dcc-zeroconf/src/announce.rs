@@ -1,4 +1,4 @@
-//! `--zeroconf`: announce this helper over mDNS/DNS-SD while the daemon runs (distcc
+//! `distccd --zeroconf`: announce this helper over mDNS/DNS-SD while the daemon runs (distcc
 //! src/zeroconf-reg.c, src/gcc-id.c, src/dparent.c; reference §4.1).
 //!
 //! distcc 3.4 registers one service with Avahi: type `_distcc._tcp`, instance
@@ -22,14 +22,13 @@
 
 use std::ffi::OsStr;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use dcc_common::zeroconf::{CompilerId, SERVICE_TYPE, netlink, subtype};
+use dcc_common::sys::{EmptyElement, SkipDistcc, find_on_path};
 use dcc_common::{Level, dcc_log};
 use mdns_sd::{IfKind, ServiceDaemon, ServiceInfo, UnregisterStatus};
 
-use crate::options::{self, Config, ServerEnv};
+use crate::id::{CompilerId, SERVICE_TYPE, netlink, subtype};
 
 /// How long shutdown waits for the goodbye to go out.
 const UNREGISTER_WAIT: Duration = Duration::from_secs(1);
@@ -38,19 +37,17 @@ const UNREGISTER_WAIT: Duration = Duration::from_secs(1);
 /// `PATH`). distcc popens `cc -dumpversion` through the shell; `None` when there is no such
 /// compiler or it prints nothing.
 pub fn probe_compiler(path: &str) -> Option<CompilerId> {
-    let cc = ["cc", "gcc"].iter().find_map(|n| find_in_path(path, n))?;
-    CompilerId::ask(&cc, OsStr::new(path))
-}
-
-/// The first executable `name` in the colon-separated `path`.
-pub fn find_in_path(path: &str, name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    path.split(':')
-        .filter(|d| !d.is_empty())
-        .map(|d| Path::new(d).join(name))
-        .find(|p| {
-            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
+    let path = OsStr::new(path);
+    let cc = ["cc", "gcc"].iter().find_map(|n| {
+        find_on_path(
+            path,
+            OsStr::new(n),
+            EmptyElement::Skip,
+            SkipDistcc::Never,
+            |_| {},
+        )
+    })?;
+    CompilerId::ask(&cc, path)
 }
 
 /// The TXT record, in distcc's order. `cc_version` and `cc_machine` are left out when the
@@ -73,11 +70,7 @@ pub fn txt(cpus: usize, jobs: usize, id: Option<&CompilerId>) -> Vec<(&'static s
 /// The instance name, `distcc@<hostname>` (distcc `dcc_zeroconf_register`), and the mDNS host
 /// name its address records use, `<first label of hostname>.local.`.
 fn names() -> (String, String) {
-    let host = nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned());
+    let host = dcc_common::sys::hostname_or_localhost();
     let label = host.split('.').next().unwrap_or("localhost");
     let label = if label.is_empty() { "localhost" } else { label };
     (format!("distcc@{host}"), format!("{label}.local."))
@@ -141,13 +134,23 @@ pub enum ZeroconfError {
     Register(mdns_sd::Error),
 }
 
-/// Start announcing when `--zeroconf` was given: `None` otherwise, or (logged) when the
-/// responder cannot start. Call it in the daemon process after detaching; keep the result for
-/// the daemon's life.
-pub fn publish(cfg: &Config, env: &ServerEnv) -> Option<Announcement> {
-    if !cfg.zeroconf {
-        return None;
-    }
+/// What the daemon announces: where it listens and how much it takes.
+#[derive(Debug, Clone)]
+pub struct Helper<'a> {
+    /// `--listen`: mDNS runs on this address's interface only (unless unspecified).
+    pub listen: Option<IpAddr>,
+    pub port: u16,
+    pub cpus: usize,
+    /// `--jobs`.
+    pub jobs: usize,
+    /// The daemon's compiler PATH (`DISTCCD_PATH` or `PATH`), where `cc` is asked.
+    pub compiler_path: &'a str,
+}
+
+/// Start announcing `helper`: `None` (logged) when the responder cannot start. Call it in the
+/// daemon process after detaching, only when `--zeroconf` was given; keep the result for the
+/// daemon's life.
+pub fn publish(helper: &Helper<'_>) -> Option<Announcement> {
     if let Err(e) = netlink() {
         // mdns-sd would start, find no interface and announce nothing, silently.
         dcc_log!(
@@ -158,7 +161,7 @@ pub fn publish(cfg: &Config, env: &ServerEnv) -> Option<Announcement> {
         );
         return None;
     }
-    let id = probe_compiler(&env.path);
+    let id = probe_compiler(helper.compiler_path);
     if id.is_none() {
         dcc_log!(
             Level::Warning,
@@ -167,10 +170,10 @@ pub fn publish(cfg: &Config, env: &ServerEnv) -> Option<Announcement> {
         );
     }
     match announce(
-        cfg.listen,
-        cfg.port,
-        options::ncpus(),
-        cfg.jobs,
+        helper.listen,
+        helper.port,
+        helper.cpus,
+        helper.jobs,
         id.as_ref(),
     ) {
         Ok(a) => {
@@ -179,7 +182,7 @@ pub fn publish(cfg: &Config, env: &ServerEnv) -> Option<Announcement> {
                 "dcc_zeroconf_register",
                 "announcing {} on port {} ({})",
                 a.fullname,
-                cfg.port,
+                helper.port,
                 id.as_ref().map_or_else(|| SERVICE_TYPE.to_owned(), subtype)
             );
             Some(a)

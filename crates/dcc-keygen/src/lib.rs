@@ -1,5 +1,9 @@
-//! The command line of `distcc-keygen` (here, not in the binary, so dcc-tools can generate its
-//! man page and completions from the same definition).
+//! dcc-keygen: the command line of `distcc-keygen`, which makes key pairs for the secure
+//! transport (the keys themselves are dcc-secure's).
+//!
+//! The definition is here, not in the binary, so that dcc-gen builds the man page and
+//! completions from the parser the binary uses; and not in dcc-secure, so that the client,
+//! which links dcc-secure, links no clap.
 
 use std::path::PathBuf;
 

@@ -14,8 +14,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Parser;
+use dcc_keygen::KeygenOptions as Args;
 use dcc_secure::PrivateKey;
-use dcc_secure::keygen::KeygenOptions as Args;
 
 fn default_file() -> anyhow::Result<PathBuf> {
     if let Some(p) = std::env::var_os("DISTCC_RS_KEY").filter(|v| !v.is_empty()) {
@@ -34,21 +34,8 @@ fn default_comment() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "distcc".into());
-    let host = nix_hostname().unwrap_or_else(|| "localhost".into());
+    let host = dcc_common::sys::hostname_or_localhost();
     format!("{user}@{host}")
-}
-
-fn nix_hostname() -> Option<String> {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most buf.len() bytes into buf.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return None;
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8(buf[..end].to_vec())
-        .ok()
-        .filter(|s| !s.is_empty())
 }
 
 fn pub_path(file: &std::path::Path) -> PathBuf {

@@ -20,7 +20,7 @@
 //!   those and the subtype from the same probe).
 //! - The file is replaced atomically (write, rename) on every change, after [`SETTLE`] with no
 //!   helper at all, and its mtime touched every [`HEARTBEAT`]: clients trust a file whose
-//!   mtime is recent (see the parent module). The browser leaves once the file's atime is
+//!   mtime is recent (see [`crate::client`]). The browser leaves once the file's atime is
 //!   older than [`IDLE`] (distcc: 20 s), and sets the mtime of the file it abandons to the
 //!   epoch so that the next client starts a new browser instead of trusting it.
 //! - When mDNS cannot start (or stops) the browser lives on with the list it has, empty at
@@ -33,17 +33,18 @@ use std::ffi::OsStr;
 use std::fs::{File, FileTimes, OpenOptions};
 use std::io::{self, Write};
 use std::net::IpAddr;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use dcc_common::log::{Logger, Sink};
-pub use dcc_common::zeroconf::{CompilerId, SERVICE_TYPE, netlink, subtype};
 use dcc_common::{Level, dcc_log};
 use mdns_sd::{ServiceDaemon, ServiceEvent};
 
-use super::{HOSTS_FILE, LOCK_FILE};
-use crate::config::atoi;
+use crate::client::{HOSTS_FILE, LOCK_FILE};
+use crate::id::{CompilerId, SERVICE_TYPE, netlink, subtype};
+use dcc_common::sys::lock::{LockKind, Owner, Wait};
+use dcc_common::sys::{EmptyElement, SkipDistcc, atoi_i64, find_on_path};
 
 /// The browser's log, in the zeroconf directory, restarted by each browser.
 pub const LOG_FILE: &str = "browser.log";
@@ -59,7 +60,7 @@ const TICK: Duration = Duration::from_millis(200);
 /// The largest `/jobs` written (distcc's daemon allows at most 200 jobs).
 const MAX_JOBS: i64 = 9999;
 /// At most this many helpers are listed: a LAN full of fake announcements must not grow the
-/// file past what clients read ([`super::MAX_FILE_SIZE`] holds nearly 2000 of the longest
+/// file past what clients read ([`crate::client::MAX_FILE_SIZE`] holds nearly 2000 of the longest
 /// lines).
 pub const MAX_HELPERS: usize = 1000;
 
@@ -142,40 +143,26 @@ fn detach() {
 }
 
 /// Ask `cc`, else `gcc`, found on `path`, skipping distcc's masquerade links (distcc
-/// popens `cc -dumpversion` through the shell).
+/// popens `cc -dumpversion` through the shell): a file that is this very binary, or one
+/// named `distcc`.
 pub fn probe_compiler(path: &OsStr) -> Option<CompilerId> {
     let me = std::env::current_exe()
         .ok()
         .and_then(|p| p.canonicalize().ok());
+    let skip = SkipDistcc::SelfOrNamedDistcc { me: me.as_deref() };
     let cc = ["cc", "gcc"]
         .iter()
-        .find_map(|n| find_compiler(path, n, me.as_deref()))?;
+        .find_map(|n| find_on_path(path, OsStr::new(n), EmptyElement::Skip, skip, |_| {}))?;
     CompilerId::ask(&cc, path)
-}
-
-/// The first executable `name` on `path` that is not distcc itself.
-fn find_compiler(path: &OsStr, name: &str, me: Option<&Path>) -> Option<PathBuf> {
-    std::env::split_paths(path)
-        .filter(|d| !d.as_os_str().is_empty())
-        .map(|d| d.join(name))
-        .find(|p| {
-            let exec = std::fs::metadata(p)
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
-            let real = p.canonicalize().ok();
-            let distcc = real
-                .as_deref()
-                .is_some_and(|r| Some(r) == me || r.file_name().is_some_and(|f| f == "distcc"));
-            exec && !distcc
-        })
 }
 
 /// distcc `resolve_reply`: `cpus` defaults to 1 (and is at least 1); `jobs` defaults to 4, and
 /// a `jobs` that is not positive means `cpus + 2`. Capped so that the line always parses.
 pub fn jobs_from_txt(cpus: Option<&str>, jobs: Option<&str>) -> u32 {
-    let cpus = cpus.map_or(1, |c| atoi(c).max(1));
+    let cpus = cpus.map_or(1, |c| atoi_i64(c).max(1));
     let jobs = match jobs {
         None => 4,
-        Some(j) => match atoi(j) {
+        Some(j) => match atoi_i64(j) {
             n if n <= 0 => cpus.saturating_add(2),
             n => n,
         },
@@ -353,17 +340,16 @@ fn set_mtime(hosts: &Path, t: SystemTime) -> io::Result<()> {
 /// The browser's life; returns its exit status.
 pub fn run(zdir: &Path, path: Option<&OsStr>) -> i32 {
     let lock_path = zdir.join(LOCK_FILE);
-    let Ok(mut lock) = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o666)
-        .open(&lock_path)
-    else {
+    let Ok(mut lock) = crate::client::open_lock_file(&lock_path) else {
         return 1;
     };
-    if super::fcntl_lock(&lock, libc::F_WRLCK as libc::c_short, libc::F_SETLK).is_err() {
+    let held = dcc_common::sys::lock::lock(
+        std::os::fd::AsFd::as_fd(&lock),
+        LockKind::Write,
+        Owner::Process,
+        Wait::No,
+    );
+    if !matches!(held, Ok(true)) {
         // There's probably already another browser running.
         return 0;
     }
@@ -478,6 +464,7 @@ fn browse(
 mod tests {
     use super::*;
     use std::net::{Ipv4Addr, Ipv6Addr};
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn helpers_match_by_subtype_or_txt() {
@@ -559,7 +546,7 @@ mod tests {
         let text = render(&m);
         assert_eq!(text, "10.3.0.2:3632/4\n[fd00::2]:3700/2\n");
         // What we write is what the client's parser reads.
-        let hosts = super::super::parse(&text).unwrap();
+        let hosts = crate::client::parse(&text).unwrap();
         assert_eq!(hosts.len(), 2);
     }
 
@@ -608,13 +595,13 @@ mod tests {
         let m = std::fs::metadata(&hosts).unwrap();
         assert_eq!(m.len(), 0);
         assert_eq!(m.accessed().unwrap(), used);
-        assert!(super::super::is_fresh(
+        assert!(crate::client::is_fresh(
             m.modified().unwrap(),
             SystemTime::now()
         ));
         set_mtime(&hosts, SystemTime::UNIX_EPOCH).unwrap();
         let m = std::fs::metadata(&hosts).unwrap();
-        assert!(!super::super::is_fresh(
+        assert!(!crate::client::is_fresh(
             m.modified().unwrap(),
             SystemTime::now()
         ));

@@ -1,7 +1,7 @@
 //! The man pages of every binary we ship, as [`Page`]s.
 //!
 //! - `distccd` and `update-distcc-symlinks` have clap parsers: their pages start from the real
-//!   `clap::Command` (`dcc_server::options::Options`, [`crate::cli::Options`]), so an option
+//!   `clap::Command` (`dcc_server::options::Options`, [`dcc_tools::cli::Options`]), so an option
 //!   added there shows up in the page and the completions at the next `dcc-gen`.
 //! - `distcc`, `distccmon-text` and `lsdistcc` must not run clap over their argv (distcc's is
 //!   a compiler command line; the other two parse as distcc does). For them, [`client`] builds
@@ -34,9 +34,9 @@ pub fn pages() -> Vec<Page> {
 pub fn completion_commands() -> Vec<clap::Command> {
     vec![
         daemon::distccd_command(),
-        crate::cli::Options::command(),
+        dcc_tools::cli::Options::command(),
         dcc_monitor::top::Options::command(),
-        dcc_secure::keygen::KeygenOptions::command(),
+        dcc_keygen::KeygenOptions::command(),
     ]
 }
 
@@ -82,11 +82,11 @@ fn distccmon_top() -> Page {
     }
 }
 
-/// `distcc-keygen`: its clap parser is the real one (dcc-secure `keygen::KeygenOptions`).
+/// `distcc-keygen`: its clap parser is the real one (dcc-keygen `KeygenOptions`).
 fn distcc_keygen() -> Page {
     use crate::man::{Block::*, Section};
     Page {
-        command: dcc_secure::keygen::KeygenOptions::command(),
+        command: dcc_keygen::KeygenOptions::command(),
         section: "1",
         extra: vec![
             Section::new(
@@ -105,7 +105,7 @@ fn distcc_keygen() -> Page {
 fn update_distcc_symlinks() -> Page {
     use crate::man::{Block::*, Section};
     Page {
-        command: crate::cli::Options::command(),
+        command: dcc_tools::cli::Options::command(),
         // An administrator's command in /usr/sbin: section 8.
         section: "8",
         extra: vec![

@@ -1,4 +1,4 @@
-//! `+zeroconf`: the helpers found over mDNS/DNS-SD, read from `$DISTCC_DIR/zeroconf/hosts`
+//! The client's side of `+zeroconf`: the helpers found over mDNS/DNS-SD, read from `$DISTCC_DIR/zeroconf/hosts`
 //! (distcc src/zeroconf.c; reference §2.3).
 //!
 //! distcc keeps discovery out of the compile: a background *browser* process browses for
@@ -29,23 +29,22 @@
 //! - Whatever goes wrong (no `DISTCC_DIR`, an unreadable file, a browser that cannot start)
 //!   is one warning, and the compile goes on with the other hosts.
 //!
-//! [`browser`] is the browsing process.
-
-pub mod browser;
+//! [`crate::browser`] is the browsing process.
 
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
+use dcc_common::sys::lock::{self as flock, LockKind, Owner, Wait};
 use dcc_common::{Env, Level, dcc_log};
 use dcc_hosts::{HostSpec, HostsError};
 use dcc_state::DistccDir;
 
-use crate::config::Config;
+use crate::browser;
 
 /// The sub-directory of `$DISTCC_DIR` (distcc `dcc_get_subdir("zeroconf")`).
 pub const SUBDIR: &str = "zeroconf";
@@ -100,8 +99,11 @@ pub enum ZeroconfError {
 
 /// The hosts `+zeroconf` stands for, in the browser's order. Failures are logged once and give
 /// no hosts (the rest of the list is still used).
-pub fn hosts(cfg: &Config, env: &dyn Env) -> Vec<HostSpec> {
-    match find(cfg, env) {
+///
+/// `home` is the client's `$HOME` (for `~/.distcc`), `path` its `PATH` (where a browser it
+/// starts asks `cc` for its identity).
+pub fn hosts(env: &dyn Env, home: Option<&OsStr>, path: Option<&OsStr>) -> Vec<HostSpec> {
+    match find(env, home, path) {
         Ok(h) => h,
         Err(e) => {
             dcc_log!(Level::Warning, "dcc_zeroconf_add_hosts", "{e}");
@@ -110,9 +112,12 @@ pub fn hosts(cfg: &Config, env: &dyn Env) -> Vec<HostSpec> {
     }
 }
 
-fn find(cfg: &Config, env: &dyn Env) -> Result<Vec<HostSpec>, ZeroconfError> {
-    let dir =
-        DistccDir::from_env(env, cfg.home.as_deref().map(Path::new)).map_err(ZeroconfError::Dir)?;
+fn find(
+    env: &dyn Env,
+    home: Option<&OsStr>,
+    path: Option<&OsStr>,
+) -> Result<Vec<HostSpec>, ZeroconfError> {
+    let dir = DistccDir::from_env(env, home.map(Path::new)).map_err(ZeroconfError::Dir)?;
     let zdir = dir.path().join(SUBDIR);
     let hosts_file = zdir.join(HOSTS_FILE);
     // The common case: a live browser's file.
@@ -121,7 +126,7 @@ fn find(cfg: &Config, env: &dyn Env) -> Result<Vec<HostSpec>, ZeroconfError> {
         Ok(Some(s)) if s.fresh => s,
         first => {
             let old = first.ok().flatten();
-            refresh(&dir, &zdir, cfg.path.as_deref(), old)?
+            refresh(&dir, &zdir, path, old)?
         }
     };
     parse(&snap.text)
@@ -149,7 +154,12 @@ pub fn read(path: &Path, now: SystemTime) -> Result<Option<Snapshot>, ZeroconfEr
             });
         }
     };
-    fcntl_lock(&f, libc::F_RDLCK as libc::c_short, libc::F_SETLKW).map_err(ZeroconfError::Lock)?;
+    // distcc's browser rewrites the file in place under a write lock: wait for it.
+    match flock::lock(f.as_fd(), LockKind::Read, Owner::Process, Wait::Yes) {
+        Ok(true) => {}
+        Ok(false) => return Err(ZeroconfError::Lock(io::ErrorKind::WouldBlock.into())),
+        Err(e) => return Err(ZeroconfError::Lock(e)),
+    }
     let mut text = String::new();
     (&mut f)
         .take(MAX_FILE_SIZE)
@@ -205,36 +215,16 @@ fn touch_atime(f: &File) {
     }
 }
 
-/// fcntl record lock on the whole file.
-fn fcntl_lock(f: &File, kind: libc::c_short, cmd: libc::c_int) -> io::Result<()> {
-    // SAFETY: flock is plain data; zeroed is a valid value (whole file from offset 0).
-    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
-    fl.l_type = kind;
-    fl.l_whence = libc::SEEK_SET as libc::c_short;
-    loop {
-        // SAFETY: fcntl with a lock command and a pointer to a flock we own.
-        let rc = unsafe { libc::fcntl(f.as_raw_fd(), cmd, &mut fl) };
-        if rc == 0 {
-            return Ok(());
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
-
-/// Whether some process holds a write lock on `f` (the browser is alive).
-fn is_locked(f: &File) -> io::Result<bool> {
-    // SAFETY: flock is plain data; zeroed is a valid value.
-    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
-    fl.l_type = libc::F_WRLCK as libc::c_short;
-    fl.l_whence = libc::SEEK_SET as libc::c_short;
-    // SAFETY: F_GETLK with a pointer to a flock we own.
-    if unsafe { libc::fcntl(f.as_raw_fd(), libc::F_GETLK, &mut fl) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(fl.l_type != libc::F_UNLCK as libc::c_short)
+/// Open (creating it, mode 0666 as distcc's) the browser's lock file, for reading its stamp
+/// and for locking.
+pub(crate) fn open_lock_file(path: &Path) -> io::Result<File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o666)
+        .open(path)
 }
 
 /// The slow path: make sure a browser runs, then wait (boundedly) for a fresh list. Returns
@@ -257,19 +247,12 @@ fn refresh(
         _ => {}
     }
     let lock_path = zdir.join(LOCK_FILE);
-    let lock = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o666)
-        .open(&lock_path)
-        .map_err(|source| ZeroconfError::Open {
-            path: lock_path.clone(),
-            source,
-        })?;
+    let lock = open_lock_file(&lock_path).map_err(|source| ZeroconfError::Open {
+        path: lock_path.clone(),
+        source,
+    })?;
     let now = SystemTime::now();
-    let wait = if is_locked(&lock).map_err(ZeroconfError::Lock)? {
+    let wait = if flock::is_write_locked(lock.as_fd()).map_err(ZeroconfError::Lock)? {
         // A browser runs: wait only while it is new (it stamped the lock file at start).
         let started = lock
             .metadata()
@@ -385,14 +368,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("lock");
         let f = File::create(&p).unwrap();
-        assert!(!is_locked(&f).unwrap());
+        assert!(!flock::is_write_locked(f.as_fd()).unwrap());
         let mut pipe = [0; 2];
         // SAFETY: pipe(2) into a two-element array.
         assert_eq!(unsafe { libc::pipe(pipe.as_mut_ptr()) }, 0);
         // SAFETY: the child makes only async-signal-safe calls (fcntl, write, pause, _exit).
         let pid = unsafe { libc::fork() };
         if pid == 0 {
-            let held = fcntl_lock(&f, libc::F_WRLCK as libc::c_short, libc::F_SETLK).is_ok();
+            let held = matches!(
+                flock::lock(f.as_fd(), LockKind::Write, Owner::Process, Wait::No),
+                Ok(true)
+            );
             unsafe {
                 libc::write(pipe[1], [u8::from(held)].as_ptr().cast(), 1);
                 libc::pause();
@@ -402,7 +388,7 @@ mod tests {
         let mut b = [0u8; 1];
         // SAFETY: read one byte into a one-byte buffer.
         assert_eq!(unsafe { libc::read(pipe[0], b.as_mut_ptr().cast(), 1) }, 1);
-        let seen = is_locked(&f).unwrap();
+        let seen = flock::is_write_locked(f.as_fd()).unwrap();
         // SAFETY: kill and reap our own child.
         unsafe {
             libc::kill(pid, libc::SIGKILL);
@@ -412,6 +398,9 @@ mod tests {
         }
         assert_eq!(b[0], 1, "the child took the lock");
         assert!(seen);
-        assert!(!is_locked(&f).unwrap(), "released when the holder died");
+        assert!(
+            !flock::is_write_locked(f.as_fd()).unwrap(),
+            "released when the holder died"
+        );
     }
 }

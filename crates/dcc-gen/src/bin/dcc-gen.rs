@@ -21,15 +21,13 @@ fn main() {
     let dir =
         dir.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../packaging"));
     if check {
-        match dcc_tools::generate::stale(&dir) {
+        match dcc_gen::generate::stale(&dir) {
             Ok(s) if s.is_empty() => {}
             Ok(s) => {
                 for p in s {
                     eprintln!("stale: {}", dir.join(p).display());
                 }
-                eprintln!(
-                    "dcc-gen: run `cargo run -p dcc-tools --bin dcc-gen` and commit the result"
-                );
+                eprintln!("dcc-gen: run `cargo run -p dcc-gen` and commit the result");
                 std::process::exit(1);
             }
             Err(e) => {
@@ -39,7 +37,7 @@ fn main() {
         }
         return;
     }
-    match dcc_tools::generate::write_all(&dir) {
+    match dcc_gen::generate::write_all(&dir) {
         Ok(written) => {
             for p in written {
                 println!("{}", p.display());
