@@ -480,6 +480,17 @@ fn serve_daemon(
     // distcc src/dparent.c: --zeroconf announces once detached (mdns-sd starts a thread, so
     // not before the fork); the guard withdraws it when serve_daemon returns.
     let _zeroconf = crate::zeroconf::publish(&cfg, &env);
+    // Job directories a killed or crashed daemon left (none of a live daemon's: those are
+    // locked), before the first job can make new ones.
+    let swept = crate::workdir::sweep(&env.tmpdir);
+    if swept > 0 {
+        dcc_log!(
+            Level::Notice,
+            "dcc_cleanup_tempfiles",
+            "removed {swept} job directories left in {} by an earlier daemon",
+            env.tmpdir.display()
+        );
+    }
     let pid_file = cfg.pid_file.clone();
     let lifetime = cfg.lifetime;
     let no_fork = cfg.no_fork;

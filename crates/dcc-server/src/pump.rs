@@ -20,6 +20,11 @@ use std::path::{Component, Path, PathBuf};
 
 use dcc_proto::FileEntry;
 
+/// Most components in a `NAME` or `CDIR`. Real trees are a few dozen levels deep; distcc has no
+/// bound, and a `NAME` 2000 directories deep (about 4 KB) made the daemon create, and then fail
+/// to remove, a tree that deep (issue 10). Checked before any directory is made.
+pub const MAX_DEPTH: usize = 128;
+
 /// Where a `LINK` may lead outside the root: the server's system include directories.
 pub const SYSTEM_INCLUDE_PREFIXES: &[&str] = &[
     "/usr/include",
@@ -41,6 +46,8 @@ pub enum PumpError {
     ThroughLink(String),
     #[error("duplicate file name {0:?}")]
     Duplicate(String),
+    #[error("file name {name:?} is {depth} directories deep, over the limit of {MAX_DEPTH}")]
+    TooDeep { name: String, depth: usize },
     #[error("working directory {0:?} is not a clean absolute path")]
     BadCwd(String),
     #[error("failed to create {path}: {source}")]
@@ -96,8 +103,20 @@ fn is_system_include(abs: &[String]) -> bool {
         || (abs.len() >= 3 && abs[0] == "usr" && abs[2] == "include") // /usr/<triple>/include
 }
 
-/// Create the directories of `parts` below `root`, refusing to pass through a link.
+/// A client's name as an error shows it: at most 200 characters (a `NAME` may be 128 KiB).
+fn shown(name: &str) -> String {
+    name.chars().take(200).collect()
+}
+
+/// Create the directories of `parts` below `root`, refusing to pass through a link or to go
+/// deeper than [`MAX_DEPTH`].
 fn make_dirs(root: &Path, parts: &[&str], name: &str) -> Result<PathBuf, PumpError> {
+    if parts.len() >= MAX_DEPTH {
+        return Err(PumpError::TooDeep {
+            name: shown(name),
+            depth: parts.len() + 1,
+        });
+    }
     let mut p = root.to_path_buf();
     for part in parts {
         p.push(part);
@@ -119,9 +138,9 @@ fn make_dirs(root: &Path, parts: &[&str], name: &str) -> Result<PathBuf, PumpErr
 /// Write one entry of the client's tree under `root`.
 pub fn write_entry(root: &Path, entry: &FileEntry) -> Result<(), PumpError> {
     let name = entry.name();
-    let parts = clean_components(name).ok_or_else(|| PumpError::BadName(name.to_owned()))?;
+    let parts = clean_components(name).ok_or_else(|| PumpError::BadName(shown(name)))?;
     let Some((last, dirs)) = parts.split_last() else {
-        return Err(PumpError::BadName(name.to_owned()));
+        return Err(PumpError::BadName(shown(name)));
     };
     let dir = make_dirs(root, dirs, name)?;
     let path = dir.join(last);
@@ -339,6 +358,26 @@ mod tests {
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("root")]);
         assert!(make_cwd(&root, "/a/../..").is_err());
+    }
+
+    /// Hole 1 of issue 10: the exact `NAME` is refused before any directory is made.
+    #[test]
+    fn a_name_2000_directories_deep_is_refused_before_any_mkdir() {
+        let root = tempfile::tempdir().unwrap();
+        let name = format!("/src/{}f", "d/".repeat(2000));
+        assert!(matches!(
+            write_entry(root.path(), &file(&name, b"int x;")),
+            Err(PumpError::TooDeep { depth: 2002, .. })
+        ));
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+        assert!(matches!(
+            make_cwd(root.path(), &format!("/{}", "d/".repeat(200))),
+            Err(PumpError::TooDeep { .. })
+        ));
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+        // The deepest allowed name is written.
+        let ok = format!("/{}f", "d/".repeat(MAX_DEPTH - 1));
+        write_entry(root.path(), &file(&ok, b"int x;")).unwrap();
     }
 
     #[test]

@@ -198,3 +198,65 @@ fn pump_escapes_are_refused_and_nothing_lands_outside() {
     let ex = exchange(d.addr(), &pump_request(&cwd, &[], files), T);
     assert_eq!(decode_reply(&ex.reply, 3).unwrap().status, 0);
 }
+
+/// Wait for the daemon's TMPDIR to be empty (a job directory goes just after the reply).
+fn assert_tmp_clean(w: &World) {
+    for _ in 0..300 {
+        if w.tmp_leftovers().is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("left in TMPDIR: {:?}", w.tmp_leftovers());
+}
+
+/// Issue 10, hole 1: a `NAME` 2000 directories deep compiled, then the daemon died of a stack
+/// overflow removing the job's directory (every job in flight with it), leaving the tree.
+#[test]
+fn hole1_a_name_2000_directories_deep_is_refused_and_the_daemon_lives() {
+    let w = World::new();
+    let d = Daemon::ours(&w);
+    let (cwd, mut files) = tree(&w);
+    files.push(FileEntry::File {
+        name: format!("/src/{}f", "d/".repeat(2000)),
+        contents: b"int f;\n".to_vec(),
+    });
+    let ex = exchange(d.addr(), &pump_request(&cwd, &[], files.clone()), T);
+    let r = decode_reply(&ex.reply, 3).expect("a refusal");
+    assert_eq!(r.status, 113 << 8);
+    let serr = String::from_utf8_lossy(&r.stderr);
+    assert!(serr.contains("directories deep"), "{serr}");
+    assert_tmp_clean(&w);
+    files.pop();
+    let ex = exchange(d.addr(), &pump_request(&cwd, &[], files), T);
+    assert_eq!(decode_reply(&ex.reply, 3).unwrap().status, 0);
+    assert_tmp_clean(&w);
+}
+
+/// Issue 10, hole 1: job directories a killed daemon left behind are removed when the next
+/// daemon starts (here a tree 100 levels deep, kept with DISTCC_SAVE_TEMPS, then SIGKILL).
+#[test]
+fn hole1_leftover_job_directories_are_swept_at_start_up() {
+    let w = World::new();
+    let opts = dcc_testkit::daemon::DaemonOptions::new(dcc_testkit::DaemonKind::Ours)
+        .env("DISTCC_SAVE_TEMPS", "1");
+    let mut d = dcc_testkit::Daemon::start(&w, opts);
+    let (cwd, mut files) = tree(&w);
+    files.push(FileEntry::File {
+        name: format!("/src/{}f", "d/".repeat(100)),
+        contents: b"int f;\n".to_vec(),
+    });
+    let ex = exchange(d.addr(), &pump_request(&cwd, &[], files.clone()), T);
+    assert_eq!(decode_reply(&ex.reply, 3).unwrap().status, 0);
+    d.wait_log("COMPILE_OK", 1);
+    assert_eq!(w.tmp_leftovers().len(), 1, "the job directory is kept");
+    d.signal(libc::SIGKILL);
+    assert!(d.wait(Duration::from_secs(10)).is_some());
+    let d2 = Daemon::ours(&w);
+    assert!(w.tmp_leftovers().is_empty(), "{:?}", w.tmp_leftovers());
+    assert!(d2.log_text().contains("left in"), "{}", d2.log_text());
+    files.pop();
+    let ex = exchange(d2.addr(), &pump_request(&cwd, &[], files), T);
+    assert_eq!(decode_reply(&ex.reply, 3).unwrap().status, 0);
+    assert_tmp_clean(&w);
+}
