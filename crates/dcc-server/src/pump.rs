@@ -11,6 +11,9 @@
 //!   the server (that is how the include server hands over `/usr/include`: a run of `../`
 //!   climbing back to the server's real directory). Any other target is refused.
 //!
+//! - no name or link target may make gcc or clang load a precompiled header
+//!   ([`dcc_args::filename::is_pch_path`]: `.gch`, `.pch`, `.pcm`, a `NAME.gch/` directory).
+//!
 //! The compiler reads through those links, which is the point: system headers come from the
 //! server's own toolchain. Nothing else outside the job's directory is reachable through the
 //! tree we build.
@@ -18,6 +21,7 @@
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
+use dcc_args::filename::is_pch_path;
 use dcc_proto::FileEntry;
 
 /// Most components in a `NAME` or `CDIR`. Real trees are a few dozen levels deep; distcc has no
@@ -44,6 +48,8 @@ pub enum PumpError {
     BadLink { name: String, target: String },
     #[error("refusing to write {0:?} through a symbolic link")]
     ThroughLink(String),
+    #[error("{0:?} is a precompiled header name: the compiler would load it as trusted memory")]
+    Pch(String),
     #[error("duplicate file name {0:?}")]
     Duplicate(String),
     #[error("file name {name:?} is {depth} directories deep, over the limit of {MAX_DEPTH}")]
@@ -142,6 +148,12 @@ pub fn write_entry(root: &Path, entry: &FileEntry) -> Result<(), PumpError> {
     let Some((last, dirs)) = parts.split_last() else {
         return Err(PumpError::BadName(shown(name)));
     };
+    // gcc loads `H.gch` (or any file in a `H.gch/` directory) instead of the header `H`, and
+    // trusts the pointers in it: nothing shipped may carry such a name, nor lead to one.
+    let pch_target = matches!(entry, FileEntry::Link { target, .. } if is_pch_path(target));
+    if is_pch_path(name) || pch_target {
+        return Err(PumpError::Pch(shown(name)));
+    }
     let dir = make_dirs(root, dirs, name)?;
     let path = dir.join(last);
     if std::fs::symlink_metadata(&path).is_ok() {

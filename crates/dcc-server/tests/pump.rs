@@ -260,3 +260,49 @@ fn hole1_leftover_job_directories_are_swept_at_start_up() {
     assert_eq!(decode_reply(&ex.reply, 3).unwrap().status, 0);
     assert_tmp_clean(&w);
 }
+
+/// Issue 10, hole 3: a client shipped `a.h.gch` beside `a.h`; cc1 loaded it instead of the
+/// header (a PCH is a raw image of cc1's memory; a corrupted one crashes cc1). Refused, as are
+/// a `NAME.gch/` directory, clang's `.pch` and a link to a `.gch`.
+#[test]
+fn hole3_precompiled_headers_from_the_client_are_refused() {
+    let w = World::new();
+    let d = Daemon::ours(&w);
+    let (cwd, files) = tree(&w);
+    let garbage = b"gpch\x01\x02corrupted image of cc1's heap".to_vec();
+    let cases: Vec<FileEntry> = vec![
+        FileEntry::File {
+            name: format!("{cwd}/inc/a.h.gch"),
+            contents: garbage.clone(),
+        },
+        FileEntry::File {
+            name: format!("{cwd}/inc/a.h.gch/x86_64.gch"),
+            contents: garbage.clone(),
+        },
+        FileEntry::File {
+            name: format!("{cwd}/inc/a.h.pch"),
+            contents: garbage.clone(),
+        },
+        FileEntry::Link {
+            name: format!("{cwd}/inc/b.h"),
+            target: "a.h.gch".into(),
+        },
+    ];
+    for (i, bad) in cases.into_iter().enumerate() {
+        let mut all = files.clone();
+        all.push(bad);
+        let ex = exchange(d.addr(), &pump_request(&cwd, &["-H"], all), T);
+        let r = decode_reply(&ex.reply, 3).unwrap_or_else(|e| panic!("case {i}: {e}"));
+        assert_eq!(r.status, 113 << 8, "case {i}");
+        let serr = String::from_utf8_lossy(&r.stderr);
+        assert!(serr.contains("precompiled header"), "case {i}: {serr}");
+        assert!(
+            !serr.contains("a.h.gch\n"),
+            "case {i}: cc1 must not have run: {serr}"
+        );
+        assert_tmp_clean(&w);
+    }
+    let ex = exchange(d.addr(), &pump_request(&cwd, &[], files), T);
+    assert_eq!(decode_reply(&ex.reply, 3).unwrap().status, 0);
+    assert_tmp_clean(&w);
+}
