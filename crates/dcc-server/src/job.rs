@@ -14,14 +14,12 @@
 //! `--allow` still gets no byte at all (that check happens before this module).
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use dcc_common::{Level, dcc_log, dcc_log_noname};
-use dcc_proto::{
-    ProtoError, Protocol, Reply, RequestDecoder, RequestEvent, RequestHeader, wait_status_exit,
-};
+use dcc_proto::{ProtoError, Protocol, Reply, RequestDecoder, RequestEvent, wait_status_exit};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::access::client_name;
@@ -30,6 +28,7 @@ use crate::exec::{Runner, Running, Spawn};
 use crate::live::{LiveJob, Phase};
 use crate::metrics::RefusalReason;
 use crate::pump;
+use crate::receive::{Layout, Received, receive};
 use crate::server::Server;
 use crate::stats::JobResult;
 use crate::vetting::{self, Prepared};
@@ -47,7 +46,7 @@ pub enum ReadError {
 }
 
 /// Read until the decoder yields an event.
-async fn next_event<I: AsyncRead + Unpin>(
+pub(crate) async fn next_event<I: AsyncRead + Unpin>(
     input: &mut I,
     buf: &mut BytesMut,
     dec: &mut RequestDecoder,
@@ -474,113 +473,6 @@ async fn write_all<O: AsyncWrite + Unpin>(
     .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "write timed out"))?
 }
 
-/// Where a received job's files are.
-#[derive(Debug)]
-pub struct Layout {
-    /// The compiler's working directory.
-    pub cwd: PathBuf,
-    pub argv: Vec<String>,
-    pub object: PathBuf,
-    pub stdout: PathBuf,
-    pub stderr: PathBuf,
-    /// Pump mode: the `.d` the compiler writes, the client's target, and the root.
-    pub deps: Option<(PathBuf, String)>,
-    pub root: Option<PathBuf>,
-}
-
-enum Received {
-    Read(ReadError),
-    Refused(vetting::Refusal),
-    Local(String),
-}
-
-async fn receive<I: AsyncRead + Unpin + Send>(
-    srv: &Server<impl Runner>,
-    input: &mut I,
-    buf: &mut BytesMut,
-    dec: &mut RequestDecoder,
-    header: &RequestHeader,
-    prepared: &Prepared,
-    dir: &JobDir,
-) -> Result<Layout, Received> {
-    let timeout = srv.env.io_timeout;
-    let object = dir.file(&format!("out{}", prepared.output_ext));
-    let stdout = dir.file("stdout");
-    let stderr = dir.file("stderr");
-    if !header.protocol.pump {
-        let ev = next_event(input, buf, dec, timeout)
-            .await
-            .map_err(Received::Read)?;
-        let RequestEvent::Doti(doti) = ev else {
-            return Err(Received::Local("expected DOTI".into()));
-        };
-        let input_path = dir.file(&format!("in{}", prepared.input_ext));
-        tokio::fs::write(&input_path, &doti)
-            .await
-            .map_err(|e| Received::Local(format!("failed to write input: {e}")))?;
-        match next_event(input, buf, dec, timeout).await {
-            Ok(RequestEvent::End) => {}
-            Ok(_) => return Err(Received::Local("unexpected data after DOTI".into())),
-            Err(e) => return Err(Received::Read(e)),
-        }
-        let argv = vetting::rewrite_plain(&header.argv, prepared, &input_path, &object);
-        return Ok(Layout {
-            cwd: dir.path().to_owned(),
-            argv,
-            object,
-            stdout,
-            stderr,
-            deps: None,
-            root: None,
-        });
-    }
-    // Pump: the client's tree under <dir>/root.
-    let root = dir.file("root");
-    std::fs::create_dir(&root).map_err(|e| Received::Local(format!("mkdir root: {e}")))?;
-    let cdir = header.cdir.clone().unwrap_or_else(|| "/".into());
-    let cwd =
-        pump::make_cwd(&root, &cdir).map_err(|e| Received::Refused(vetting::pump_refusal(&e)))?;
-    let mut failed: Option<pump::PumpError> = None;
-    loop {
-        match next_event(input, buf, dec, timeout)
-            .await
-            .map_err(Received::Read)?
-        {
-            RequestEvent::End => break,
-            RequestEvent::FileCount(_) => {}
-            RequestEvent::File(entry) => {
-                if failed.is_none() {
-                    dcc_log!(
-                        Level::Debug,
-                        "dcc_r_many_files",
-                        "received {} into {}",
-                        entry.name(),
-                        root.display()
-                    );
-                    if let Err(e) = pump::write_entry(&root, &entry) {
-                        failed = Some(e);
-                    }
-                }
-            }
-            _ => return Err(Received::Local("unexpected event in file list".into())),
-        }
-    }
-    if let Some(e) = failed {
-        return Err(Received::Refused(vetting::pump_refusal(&e)));
-    }
-    let deps = dir.file("deps.d");
-    let (argv, target) = vetting::rewrite_pump(&header.argv, prepared, &root, &object, &deps);
-    Ok(Layout {
-        cwd,
-        argv,
-        object,
-        stdout,
-        stderr,
-        deps: Some((deps, target)),
-        root: Some(root),
-    })
-}
-
 enum Outcome {
     Exited(u32),
     Disconnected(u32),
@@ -612,6 +504,9 @@ async fn compile<I: AsyncRead + Unpin + Send>(
     if srv.env.distccd_path.is_some() {
         env.push(("PATH".into(), srv.env.path.clone()));
     }
+    // gcc's temporary .s files and clang's crash reproducers go to TMPDIR: keep them in the
+    // job, so a compile killed mid-way (client gone, --job-lifetime) leaves nothing behind.
+    env.push(("TMPDIR".into(), layout.tmp.to_string_lossy().into_owned()));
     let spawn = Spawn {
         program: prepared.program.clone(),
         args: layout.argv[1..].to_vec(),
@@ -684,6 +579,53 @@ fn read_capped(path: &Path, cap: usize) -> std::io::Result<Vec<u8>> {
     }
 }
 
+/// The compiler's messages with the job's server paths replaced by the client's, as in the
+/// object and the .d: the pump root goes (`<job>/root/src/a.h` is the client's `/src/a.h`),
+/// the job's input and output become the client's names, and anything else in the job's
+/// directory is shown relative to it.
+fn client_paths(text: &[u8], prepared: &Prepared, layout: &Layout) -> Vec<u8> {
+    let mut out = text.to_vec();
+    let dir = layout.dir.to_string_lossy().into_owned();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    if let Some(root) = &layout.root {
+        pairs.push((root.to_string_lossy().into_owned(), String::new()));
+    } else {
+        let input = crate::receive::plain_input(&layout.dir, prepared);
+        pairs.push((
+            input.to_string_lossy().into_owned(),
+            prepared.input_name.clone(),
+        ));
+    }
+    pairs.push((
+        layout.object.to_string_lossy().into_owned(),
+        prepared.output_name.clone(),
+    ));
+    pairs.push((format!("{dir}/"), String::new()));
+    pairs.push((dir, ".".into()));
+    for (from, to) in pairs {
+        out = replace_all(&out, from.as_bytes(), to.as_bytes());
+    }
+    out
+}
+
+fn replace_all(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    if from.is_empty() {
+        return data.to_vec();
+    }
+    let mut out = Vec::with_capacity(data.len());
+    let mut i = 0;
+    while i < data.len() {
+        if data[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(data[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 fn build_reply(
     srv: &Server<impl Runner>,
     prepared: &Prepared,
@@ -698,7 +640,11 @@ fn build_reply(
     for w in &prepared.warnings {
         stderr.extend(serr_line(Level::Warning, "dcc_check_compiler_masq", w));
     }
-    stderr.extend(read_capped(&layout.stderr, cap)?);
+    stderr.extend(client_paths(
+        &read_capped(&layout.stderr, cap)?,
+        prepared,
+        layout,
+    ));
     stderr.append(extra_stderr);
     let stdout = read_capped(&layout.stdout, cap)?;
     let mut object = Vec::new();

@@ -31,6 +31,7 @@ pub mod live;
 pub mod metrics;
 pub mod options;
 pub mod pump;
+pub mod receive;
 pub mod secure;
 pub mod server;
 pub mod stats;

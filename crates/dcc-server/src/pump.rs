@@ -178,6 +178,17 @@ pub fn write_entry(root: &Path, entry: &FileEntry) -> Result<(), PumpError> {
             f.write_all(contents).map_err(io)?;
         }
         FileEntry::Link { target, .. } => {
+            // `..` only as a leading run: after a name it would climb out of whatever that
+            // name is on disk, maybe a link already written (`inc -> ../../usr/include`,
+            // then `r -> inc/../..` is the server's `/`), which the lexical checks below
+            // cannot see. The leading run climbs from the link's own directory, which is a
+            // real directory made by us.
+            if !target.starts_with('/') && climbs_after_a_name(target) {
+                return Err(PumpError::BadLink {
+                    name: shown(name),
+                    target: shown(target),
+                });
+            }
             let resolved = resolve_link(dirs, target);
             let inside = !target.starts_with('/') && !escapes(dirs.len(), target);
             // distcc prefixes an absolute target with the root; such a target then stays
@@ -204,6 +215,20 @@ pub fn write_entry(root: &Path, entry: &FileEntry) -> Result<(), PumpError> {
         }
     }
     Ok(())
+}
+
+/// Whether a `..` in `target` follows a normal component (`a/..`, `inc/../..`, `./x/..`).
+fn climbs_after_a_name(target: &str) -> bool {
+    let mut named = false;
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if named => return true,
+            ".." => {}
+            _ => named = true,
+        }
+    }
+    false
 }
 
 /// Whether a relative `target` in a directory `depth` levels below the root climbs above it.
@@ -390,6 +415,27 @@ mod tests {
         // The deepest allowed name is written.
         let ok = format!("/{}f", "d/".repeat(MAX_DEPTH - 1));
         write_entry(root.path(), &file(&ok, b"int x;")).unwrap();
+    }
+
+    /// Issue 10, weakness 6: a second link climbing through the first reached the server's `/`.
+    #[test]
+    fn a_link_may_not_climb_through_another_link() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        write_entry(r, &link("/src/inc", "../../../../../../usr/include")).unwrap();
+        assert!(matches!(
+            write_entry(r, &link("/src/r", "inc/../..")),
+            Err(PumpError::BadLink { .. })
+        ));
+        assert!(!r.join("src/r").exists());
+        // In the other order too: the first link may not anticipate the second.
+        assert!(matches!(
+            write_entry(r, &link("/src/s", "later/../..")),
+            Err(PumpError::BadLink { .. })
+        ));
+        // Leading climbs and plain descents still work.
+        write_entry(r, &link("/src/a/b/up", "../../inc")).unwrap();
+        write_entry(r, &link("/src/down", "inc/stdio.h")).unwrap();
     }
 
     #[test]

@@ -306,3 +306,64 @@ fn hole3_precompiled_headers_from_the_client_are_refused() {
     assert_eq!(decode_reply(&ex.reply, 3).unwrap().status, 0);
     assert_tmp_clean(&w);
 }
+
+/// Issue 10, weakness 6: `LINK /src/inc -> ../../../../../../usr/include`, then
+/// `LINK /src/r -> inc/../..` passed the lexical checks, and `-I/src/r/etc` read the server's
+/// `/etc` through `/`. The second link is refused.
+#[test]
+fn weakness6_a_link_chain_to_the_servers_root_is_refused() {
+    let w = World::new();
+    let d = Daemon::ours(&w);
+    let (cwd, files) = tree(&w);
+    let mut all = files.clone();
+    all.push(FileEntry::Link {
+        name: "/src/inc".into(),
+        target: "../../../../../../usr/include".into(),
+    });
+    all.push(FileEntry::Link {
+        name: "/src/r".into(),
+        target: "inc/../..".into(),
+    });
+    let ex = exchange(d.addr(), &pump_request(&cwd, &["-I/src/r/etc"], all), T);
+    let r = decode_reply(&ex.reply, 3).expect("a refusal");
+    assert_eq!(r.status, 113 << 8);
+    let serr = String::from_utf8_lossy(&r.stderr);
+    assert!(serr.contains("inc/../.."), "{serr}");
+    assert_tmp_clean(&w);
+    let ex = exchange(d.addr(), &pump_request(&cwd, &[], files), T);
+    assert_eq!(decode_reply(&ex.reply, 3).unwrap().status, 0);
+    assert_tmp_clean(&w);
+}
+
+/// Issue 10, weakness 7: the compiler's messages named the job's server paths
+/// (`.../distccd_XXXXXX/root/...`); they name the client's, as the object and .d do.
+#[test]
+fn weakness7_serr_names_the_clients_paths() {
+    let w = World::new();
+    let d = Daemon::ours(&w);
+    let (cwd, mut files) = tree(&w);
+    let m = "#include \"b.h\"\nint main(void) { return 0; }\n";
+    files[0] = FileEntry::File {
+        name: format!("{cwd}/m.c"),
+        contents: m.as_bytes().to_vec(),
+    };
+    files.push(FileEntry::File {
+        name: format!("{cwd}/inc/b.h"),
+        contents: b"#error boom\n".to_vec(),
+    });
+    let inc = format!("-I{cwd}/inc");
+    let ex = exchange(d.addr(), &pump_request(&cwd, &[&inc], files), T);
+    let r = decode_reply(&ex.reply, 3).expect("reply");
+    assert_eq!(r.status, 1 << 8);
+    let serr = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        serr.contains(&format!("{cwd}/inc/b.h:1:2: error")),
+        "{serr}"
+    );
+    assert!(!serr.contains("distccd_"), "a server path in SERR: {serr}");
+    assert!(
+        !serr.contains(&*w.path("tmp").to_string_lossy()),
+        "the daemon's TMPDIR in SERR: {serr}"
+    );
+    assert_tmp_clean(&w);
+}

@@ -52,6 +52,16 @@ fn metrics_status_and_distccs_page() {
 
     let m = get(&d, "/metrics");
     assert!(m.starts_with("HTTP/1.0 200 OK\r\n"), "{m}");
+    // Issue 10, weakness 7: no page of the stats port may be sniffed as another type.
+    for path in ["/metrics", "/status.json", "/ui", "/"] {
+        let page = get(&d, path);
+        let head = page.split("\n\n").next().unwrap_or_default();
+        let head = head.split("\r\n\r\n").next().unwrap_or_default();
+        assert!(
+            head.contains("X-Content-Type-Options: nosniff"),
+            "{path}: {head}"
+        );
+    }
     let text = body(&m);
     for needle in [
         "distccd_jobs_total{result=\"compile_ok\"} 1",
@@ -102,7 +112,7 @@ fn metrics_status_and_distccs_page() {
     // distcc's page is unchanged for / and for a client that sends nothing.
     let p = get(&d, "/");
     assert!(p.starts_with(
-        "HTTP/1.0 200 OK\nContent-Type: text/plain\nConnection: close\n\nargv /distccd\n"
+        "HTTP/1.0 200 OK\nContent-Type: text/plain\nX-Content-Type-Options: nosniff\nConnection: close\n\nargv /distccd\n"
     ));
     assert!(p.contains("\ndcc_compile_ok 1\n"));
     let silent = exchange(
