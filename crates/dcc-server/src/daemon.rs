@@ -735,6 +735,9 @@ fn serve_inetd(
                 secure::serve(&srv, gate.as_ref(), Port::Main, r, w, None).await;
             }
         }
+        // The job's directory is removed on a blocking thread, which this runtime does not
+        // wait for when it shuts down: finish here.
+        srv.registry.remove_all();
         Ok(())
     });
     // stdin's reader is a blocking thread that may wait forever on a pipe the peer keeps

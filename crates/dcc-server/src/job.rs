@@ -115,7 +115,12 @@ where
     let live = srv.live.start(&sum.client);
     let mut input = CountingReader::new(input, srv.metrics.received.clone());
     let mut output = CountingWriter::new(output, srv.metrics.sent.clone());
-    run(srv, &mut input, &mut output, &mut sum, &live).await;
+    let mut dir = None;
+    run(srv, &mut input, &mut output, &mut sum, &live, &mut dir).await;
+    // The job's directory is gone before the summary line says the job ended.
+    if let Some(d) = dir {
+        d.remove().await;
+    }
     let _ = output.shutdown().await;
     drop(live);
     let ms = start.elapsed().as_millis();
@@ -153,6 +158,7 @@ async fn run<R, I, O>(
     output: &mut O,
     sum: &mut Summary,
     live: &LiveJob<'_>,
+    slot: &mut Option<JobDir>,
 ) where
     R: Runner,
     I: AsyncRead + Unpin + Send,
@@ -160,7 +166,7 @@ async fn run<R, I, O>(
 {
     let timeout = srv.env.io_timeout;
     let mut buf = BytesMut::with_capacity(64 * 1024);
-    let mut dec = RequestDecoder::new(srv.limits);
+    let mut dec = RequestDecoder::streaming(srv.limits);
     let header = match next_event(input, &mut buf, &mut dec, timeout).await {
         Ok(RequestEvent::Header(h)) => h,
         Ok(_) => {
@@ -205,7 +211,7 @@ async fn run<R, I, O>(
     live.describe(&sum.compiler, &sum.input);
 
     let dir = match JobDir::create(&srv.env.tmpdir, srv.env.save_temps, srv.registry.clone()) {
-        Ok(d) => d,
+        Ok(d) => slot.insert(d),
         Err(e) => {
             let msg = format!(
                 "failed to create job directory in {}: {e}",
@@ -218,7 +224,7 @@ async fn run<R, I, O>(
     };
 
     // Receive the body into the job's directory.
-    let layout = match receive(srv, input, &mut buf, &mut dec, &header, &prepared, &dir).await {
+    let layout = match receive(srv, input, &mut buf, &mut dec, &header, &prepared, dir).await {
         Ok(l) => l,
         Err(Received::Read(e)) => {
             log_read_error(&e, false);
@@ -317,7 +323,7 @@ async fn run<R, I, O>(
     log_status(&sum.compiler, &prepared.input_name, status);
     live.phase(Phase::Sending);
 
-    let reply = match build_reply(srv, &prepared, &layout, status, &mut stderr) {
+    let reply = match build_reply(&prepared, &layout, status, &mut stderr) {
         Ok(r) => r,
         Err(e) => {
             dcc_log!(
@@ -627,13 +633,13 @@ fn replace_all(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
 }
 
 fn build_reply(
-    srv: &Server<impl Runner>,
     prepared: &Prepared,
     layout: &Layout,
     status: u32,
     extra_stderr: &mut Vec<u8>,
 ) -> std::io::Result<Reply> {
-    let cap = srv.limits.max_decompressed;
+    // The most a client's reply decoder accepts per body (dcc_proto's default limits).
+    let cap = dcc_proto::Limits::default().max_decompressed;
     // As distcc, the daemon's warnings about the job reach the client in SERR, before the
     // compiler's own messages (they were logged before the compiler ran).
     let mut stderr = Vec::new();

@@ -141,80 +141,104 @@ fn make_dirs(root: &Path, parts: &[&str], name: &str) -> Result<PathBuf, PumpErr
     Ok(p)
 }
 
-/// Write one entry of the client's tree under `root`.
-pub fn write_entry(root: &Path, entry: &FileEntry) -> Result<(), PumpError> {
-    let name = entry.name();
-    let parts = clean_components(name).ok_or_else(|| PumpError::BadName(shown(name)))?;
-    let Some((last, dirs)) = parts.split_last() else {
+/// Check a `NAME` (and a link's target) and make its directories: the path to create, the
+/// directories on the way (client components), and the last component.
+fn place<'a>(
+    root: &Path,
+    name: &'a str,
+    link_target: Option<&str>,
+) -> Result<(PathBuf, Vec<&'a str>, &'a str), PumpError> {
+    let mut parts = clean_components(name).ok_or_else(|| PumpError::BadName(shown(name)))?;
+    let Some(last) = parts.pop() else {
         return Err(PumpError::BadName(shown(name)));
     };
     // gcc loads `H.gch` (or any file in a `H.gch/` directory) instead of the header `H`, and
     // trusts the pointers in it: nothing shipped may carry such a name, nor lead to one.
-    let pch_target = matches!(entry, FileEntry::Link { target, .. } if is_pch_path(target));
-    if is_pch_path(name) || pch_target {
+    if is_pch_path(name) || link_target.is_some_and(is_pch_path) {
         return Err(PumpError::Pch(shown(name)));
     }
-    let dir = make_dirs(root, dirs, name)?;
+    let dir = make_dirs(root, &parts, name)?;
     let path = dir.join(last);
     if std::fs::symlink_metadata(&path).is_ok() {
-        return Err(PumpError::Duplicate(name.to_owned()));
+        return Err(PumpError::Duplicate(shown(name)));
     }
-    let io = |source| PumpError::Io {
-        path: name.to_owned(),
-        source,
-    };
+    Ok((path, parts, last))
+}
+
+/// Create the file `name` of the client's tree under `root`, for its contents to be written
+/// into. `None` for the include server's directory placeholder (`forcing_technique_271828`
+/// with no contents): its directory is made, nothing else.
+pub fn create_file(
+    root: &Path,
+    name: &str,
+    empty: bool,
+) -> Result<Option<std::fs::File>, PumpError> {
+    let (path, _, last) = place(root, name, None)?;
+    if last == "forcing_technique_271828" && empty {
+        return Ok(None);
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map(Some)
+        .map_err(|source| PumpError::Io {
+            path: shown(name),
+            source,
+        })
+}
+
+/// Write one entry of the client's tree under `root`.
+pub fn write_entry(root: &Path, entry: &FileEntry) -> Result<(), PumpError> {
     match entry {
-        FileEntry::File { contents, .. } => {
-            // The include server's directory placeholder: make the directory, write nothing.
-            if *last == "forcing_technique_271828" && contents.is_empty() {
-                return Ok(());
-            }
+        FileEntry::File { name, contents } => {
             use std::io::Write;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-                .map_err(io)?;
-            f.write_all(contents).map_err(io)?;
-        }
-        FileEntry::Link { target, .. } => {
-            // `..` only as a leading run: after a name it would climb out of whatever that
-            // name is on disk, maybe a link already written (`inc -> ../../usr/include`,
-            // then `r -> inc/../..` is the server's `/`), which the lexical checks below
-            // cannot see. The leading run climbs from the link's own directory, which is a
-            // real directory made by us.
-            if !target.starts_with('/') && climbs_after_a_name(target) {
-                return Err(PumpError::BadLink {
-                    name: shown(name),
-                    target: shown(target),
-                });
+            if let Some(mut f) = create_file(root, name, contents.is_empty())? {
+                f.write_all(contents).map_err(|source| PumpError::Io {
+                    path: shown(name),
+                    source,
+                })?;
             }
-            let resolved = resolve_link(dirs, target);
-            let inside = !target.starts_with('/') && !escapes(dirs.len(), target);
-            // distcc prefixes an absolute target with the root; such a target then stays
-            // inside the client's tree.
-            let fs_target: PathBuf = if target.starts_with('/') {
-                if clean_components(target).is_none() {
-                    return Err(PumpError::BadLink {
-                        name: name.to_owned(),
-                        target: target.clone(),
-                    });
-                }
-                root.join(target.trim_start_matches('/'))
-            } else if inside {
-                PathBuf::from(target)
-            } else if is_system_include(&resolved) {
-                PathBuf::from(format!("/{}", resolved.join("/")))
-            } else {
-                return Err(PumpError::BadLink {
-                    name: name.to_owned(),
-                    target: target.clone(),
-                });
-            };
-            std::os::unix::fs::symlink(&fs_target, &path).map_err(io)?;
+            Ok(())
         }
+        FileEntry::Link { name, target } => write_link(root, name, target),
     }
-    Ok(())
+}
+
+/// Write the link `name -> target` of the client's tree under `root`.
+pub fn write_link(root: &Path, name: &str, target: &str) -> Result<(), PumpError> {
+    let bad = || PumpError::BadLink {
+        name: shown(name),
+        target: shown(target),
+    };
+    // `..` only as a leading run: after a name it would climb out of whatever that name is
+    // on disk, maybe a link already written (`inc -> ../../usr/include`, then
+    // `r -> inc/../..` is the server's `/`), which the lexical checks below cannot see. The
+    // leading run climbs from the link's own directory, which is a real directory made by us.
+    if !target.starts_with('/') && climbs_after_a_name(target) {
+        return Err(bad());
+    }
+    let (path, dirs, _) = place(root, name, Some(target))?;
+    let resolved = resolve_link(&dirs, target);
+    let inside = !target.starts_with('/') && !escapes(dirs.len(), target);
+    // distcc prefixes an absolute target with the root; such a target then stays inside the
+    // client's tree.
+    let fs_target: PathBuf = if target.starts_with('/') {
+        if clean_components(target).is_none() {
+            return Err(bad());
+        }
+        root.join(target.trim_start_matches('/'))
+    } else if inside {
+        PathBuf::from(target)
+    } else if is_system_include(&resolved) {
+        PathBuf::from(format!("/{}", resolved.join("/")))
+    } else {
+        return Err(bad());
+    };
+    std::os::unix::fs::symlink(&fs_target, &path).map_err(|source| PumpError::Io {
+        path: shown(name),
+        source,
+    })
 }
 
 /// Whether a `..` in `target` follows a normal component (`a/..`, `inc/../..`, `./x/..`).

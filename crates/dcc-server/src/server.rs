@@ -7,6 +7,7 @@ use dcc_proto::Limits;
 use tokio::sync::{Semaphore, watch};
 
 use crate::access::AllowList;
+use crate::budget::Budget;
 use crate::compiler::CompilerPolicy;
 use crate::exec::Runner;
 use crate::live::Live;
@@ -22,7 +23,10 @@ pub struct Server<R: Runner> {
     pub env: ServerEnv,
     pub allow: Option<AllowList>,
     pub compilers: CompilerPolicy,
+    /// Limits on what a request may carry (from [`crate::options::ReceiveLimits`]).
     pub limits: Limits,
+    /// The daemon-wide memory and disk budget for bodies being received.
+    pub budget: Budget,
     /// `--jobs`: compiles running at once.
     pub jobs: Semaphore,
     pub stats: Stats,
@@ -53,7 +57,8 @@ impl<R: Runner> Server<R> {
         let srv = Server {
             allow,
             compilers,
-            limits: Limits::default(),
+            limits: request_limits(&cfg.receive),
+            budget: Budget::new(cfg.receive.memory, cfg.receive.disk),
             jobs: Semaphore::new(jobs),
             stats: Stats::new(jobs),
             metrics: Metrics::new(jobs),
@@ -78,5 +83,18 @@ impl<R: Runner> Server<R> {
     /// listen backlog, as they do with distcc's pre-forked workers.
     pub fn intake_limit(&self) -> usize {
         (self.cfg.jobs.saturating_mul(4)).clamp(32, 1024)
+    }
+}
+
+/// The decoder's limits for requests: the defaults for headers; bodies per `--max-input-size`
+/// and `--max-request-size`. On the wire a body may be a little longer than decoded: LZO's
+/// worst case for incompressible data is n + n/16 + 67 bytes.
+pub fn request_limits(r: &crate::options::ReceiveLimits) -> Limits {
+    let wire = r.max_input + r.max_input / 16 + 1024;
+    Limits {
+        max_body: u32::try_from(wire).unwrap_or(u32::MAX),
+        max_decompressed: usize::try_from(r.max_input).unwrap_or(usize::MAX),
+        max_total: r.max_request,
+        ..Limits::default()
     }
 }

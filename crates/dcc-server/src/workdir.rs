@@ -25,6 +25,8 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::budget::DiskCharge;
+
 /// The prefix of job directories (distcc's temp names start with it too).
 pub const PREFIX: &str = "distccd_";
 /// Random characters after the prefix.
@@ -176,6 +178,8 @@ pub struct JobDir {
     registry: Arc<Registry>,
     /// Open with a shared lock for the job's life (see [`sweep`]).
     lock: Option<File>,
+    /// The disk budget the job's received bodies use, released once the directory is gone.
+    charge: Option<DiskCharge>,
 }
 
 impl JobDir {
@@ -208,6 +212,7 @@ impl JobDir {
                 keep,
                 registry,
                 lock: Some(lock),
+                charge: None,
             });
         }
         Err(io::Error::other(
@@ -219,23 +224,58 @@ impl JobDir {
         &self.path
     }
 
+    /// Where the job's bodies charge the daemon's disk budget.
+    pub fn charge(&mut self, budget: &crate::budget::Budget) -> &mut DiskCharge {
+        self.charge.get_or_insert_with(|| budget.disk())
+    }
+
     /// A path inside the directory.
     pub fn file(&self, name: &str) -> PathBuf {
         self.path.join(name)
     }
 }
 
-impl Drop for JobDir {
-    fn drop(&mut self) {
-        let lock = self.lock.take();
-        if self.keep {
-            self.registry.remove(&self.path);
-            return;
+impl JobDir {
+    /// What removing the directory takes (the lock and the disk charge go after it), leaving
+    /// `self` empty so that Drop does nothing more.
+    fn take_removal(&mut self) -> Option<impl FnOnce() + Send + 'static> {
+        let lock = self.lock.take()?;
+        let charge = self.charge.take();
+        let path = std::mem::take(&mut self.path);
+        let registry = self.registry.clone();
+        let keep = self.keep;
+        // It stays registered (shutdown removes it) until it is gone.
+        Some(move || {
+            if !keep {
+                let _ = remove_tree(&path);
+            }
+            registry.remove(&path);
+            drop(lock);
+            drop(charge);
+        })
+    }
+
+    /// Remove the directory (unless kept) on a blocking thread, and wait for it: the tree is
+    /// the client's and may be large or deep, which is no work for a runtime worker.
+    pub async fn remove(mut self) {
+        if let Some(job) = self.take_removal() {
+            let _ = tokio::task::spawn_blocking(job).await;
         }
-        // Without recursion: the tree is the client's, however deep.
-        let _ = remove_tree(&self.path);
-        self.registry.remove(&self.path);
-        drop(lock);
+    }
+}
+
+impl Drop for JobDir {
+    /// The fallback (an early return, a panic): removal starts on a blocking thread.
+    fn drop(&mut self) {
+        let Some(job) = self.take_removal() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => {
+                h.spawn_blocking(job);
+            }
+            Err(_) => job(),
+        }
     }
 }
 

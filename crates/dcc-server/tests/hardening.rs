@@ -97,3 +97,168 @@ fn weakness5_a_killed_compile_leaves_nothing_in_tmpdir() {
     honest_client_is_served(&w, &d);
     assert_tmp_clean(&w);
 }
+
+/// A protocol-0x102 (zstd) request whose `DOTI` is `body`.
+fn zstd_request(body: &[u8]) -> Vec<u8> {
+    let argv: Vec<String> = ["gcc", "-c", "x.c", "-o", "x.o"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut out = Vec::new();
+    dcc_proto::encode_request_header(&mut out, dcc_proto::Protocol::ZSTD, None, &argv).unwrap();
+    dcc_proto::token::encode_body(&mut out, dcc_proto::Token::DOTI, body).unwrap();
+    out
+}
+
+/// Bytes allocated on disk below `dir`.
+fn disk_use(dir: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    files_below(dir)
+        .iter()
+        .filter_map(|p| std::fs::symlink_metadata(p).ok())
+        .map(|m| m.blocks() * 512)
+        .sum()
+}
+
+/// The peak resident memory (VmHWM) of `pid` and of its children, in bytes.
+fn peak_rss(pid: u32) -> u64 {
+    let hwm = |pid: &str| -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap_or(0)
+            * 1024
+    };
+    let children =
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    hwm(&pid.to_string()) + children.split_whitespace().map(hwm).sum::<u64>()
+}
+
+/// Issue 10, hole 2: a 32 KiB zstd body that inflates to 1 GiB made the daemon hold ~2 GB of
+/// memory and write 1 GB to TMPDIR before any --jobs slot; 32 such connections are read at
+/// once. Eight at once now cost a bounded amount of memory (the memory budget, 256 MiB by
+/// default, plus the daemon itself: docs/decisions/daemon.md) and at most the disk budget
+/// (here 128 MiB); each is refused with the reason, and an honest client is served after.
+#[test]
+fn hole2_eight_zstd_bombs_at_once_stay_within_memory_and_disk_budgets() {
+    const DISK: u64 = 128 << 20;
+    const MEMORY_BOUND: u64 = 320 << 20; // --receive-memory (256 MiB) + 64 MiB
+    let w = World::new();
+    let d = Daemon::start(
+        &w,
+        DaemonOptions::new(DaemonKind::Ours)
+            .arg("--jobs")
+            .arg("2")
+            .arg("--receive-disk")
+            .arg("128M"),
+    );
+    let bomb = dcc_proto::compress::zstd_rle_frame(8192);
+    assert!(bomb.len() < 33 * 1024, "the review's 30 KiB body");
+    let req = zstd_request(&bomb);
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        let tmp = w.path("tmp");
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(disk_use(&tmp));
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            peak
+        })
+    };
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            let req = req.clone();
+            let addr = d.addr();
+            std::thread::spawn(move || exchange(addr, &req, T))
+        })
+        .collect();
+    for c in clients {
+        let ex = c.join().unwrap();
+        let r = decode_reply(&ex.reply, 0x102).expect("a refusal, not a closed connection");
+        let serr = String::from_utf8_lossy(&r.stderr);
+        assert!(
+            (r.status == 113 << 8 && serr.contains("--max-input-size"))
+                || (r.status == 114 << 8 && serr.contains("--receive-disk")),
+            "status {:#x}: {serr}",
+            r.status
+        );
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let disk_peak = sampler.join().unwrap();
+    let rss = peak_rss(d.pid());
+    eprintln!(
+        "8 zstd bombs: daemon peak RSS {} MiB, peak disk {} MiB",
+        rss >> 20,
+        disk_peak >> 20
+    );
+    assert!(rss > 0 && rss < MEMORY_BOUND, "peak RSS {rss}");
+    assert!(disk_peak <= DISK, "peak disk {disk_peak}");
+    assert_tmp_clean(&w);
+    honest_client_is_served(&w, &d);
+    assert_tmp_clean(&w);
+}
+
+/// Issue 10, hole 2, in protocol 3: a pump `FILE` that inflates past --max-input-size is
+/// refused with the reason (and the rest of the request read, undecoded).
+#[test]
+fn hole2_a_pump_file_bomb_is_refused() {
+    let w = World::new();
+    let d = Daemon::start(
+        &w,
+        DaemonOptions::new(DaemonKind::Ours)
+            .arg("--max-input-size")
+            .arg("16M"),
+    );
+    let files = vec![
+        dcc_proto::FileEntry::File {
+            name: "/src/m.c".into(),
+            contents: b"int m;\n".to_vec(),
+        },
+        dcc_proto::FileEntry::File {
+            name: "/src/bomb.h".into(),
+            contents: Vec::new(),
+        },
+        dcc_proto::FileEntry::File {
+            name: "/src/after.h".into(),
+            contents: b"int after;\n".to_vec(),
+        },
+    ];
+    let mut req = Vec::new();
+    let argv: Vec<String> = ["gcc", "-c", "m.c", "-o", "m.o"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let p = dcc_proto::Protocol::ZSTD_PUMP;
+    dcc_proto::encode_request_header(&mut req, p, Some("/src"), &argv).unwrap();
+    // Encode the files, then swap the empty body of bomb.h for the bomb.
+    let mut tail = Vec::new();
+    dcc_proto::encode_files(&mut tail, p, &files).unwrap();
+    let marker = b"NAME0000000b/src/bomb.hFILE00000000";
+    let at = tail
+        .windows(marker.len())
+        .position(|x| x == marker)
+        .unwrap()
+        + marker.len()
+        - 12;
+    let mut bomb_file = Vec::new();
+    dcc_proto::token::encode_body(
+        &mut bomb_file,
+        dcc_proto::Token::FILE,
+        &dcc_proto::compress::zstd_rle_frame(8192),
+    )
+    .unwrap();
+    tail.splice(at..at + 12, bomb_file);
+    req.extend_from_slice(&tail);
+    let ex = exchange(d.addr(), &req, T);
+    let r = decode_reply(&ex.reply, 0x103).expect("a refusal");
+    assert_eq!(r.status, 113 << 8);
+    let serr = String::from_utf8_lossy(&r.stderr);
+    assert!(serr.contains("--max-input-size"), "{serr}");
+    assert_tmp_clean(&w);
+    honest_client_is_served(&w, &d);
+}
