@@ -23,6 +23,7 @@ use dcc_proto::{ProtoError, Protocol, Reply, RequestDecoder, RequestEvent, wait_
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::access::client_name;
+use crate::admit::Admission;
 use crate::counting::{CountingReader, CountingWriter};
 use crate::exec::{Runner, Running, Spawn};
 use crate::live::{LiveJob, Phase};
@@ -43,6 +44,24 @@ pub enum ReadError {
     Io(#[from] std::io::Error),
     #[error("timeout while waiting for token \"{0}\"")]
     Timeout(&'static str),
+    #[error("request header not complete within {}s of the connection (DISTCC_RS_HEADER_TIMEOUT)", .0.as_secs())]
+    HeaderDeadline(Duration),
+}
+
+/// What a request holds until its body is in ([`crate::admit`]).
+struct Unfinished<'s> {
+    admission: Option<Admission>,
+    intake: Option<tokio::sync::SemaphorePermit<'s>>,
+    /// The header must be complete by then.
+    deadline: tokio::time::Instant,
+}
+
+impl Unfinished<'_> {
+    /// The request is read: free its places for others.
+    fn release(&mut self) {
+        self.intake = None;
+        self.admission = None;
+    }
 }
 
 /// Read until the decoder yields an event.
@@ -94,9 +113,15 @@ fn serr_line(level: Level, func: &str, msg: &str) -> Vec<u8> {
     l.into_bytes()
 }
 
-/// Serve one connection whose peer already passed the access list.
-pub async fn serve<R, I, O>(srv: &Server<R>, input: I, output: O, peer: Option<SocketAddr>)
-where
+/// Serve one connection whose peer already passed the access list ([`Server::admit`]; `None`
+/// for a connection that needs no admission, as on inetd's stdin).
+pub async fn serve<R, I, O>(
+    srv: &Server<R>,
+    input: I,
+    output: O,
+    peer: Option<SocketAddr>,
+    admission: Option<Admission>,
+) where
     R: Runner,
     I: AsyncRead + Unpin + Send,
     O: AsyncWrite + Unpin + Send,
@@ -116,7 +141,25 @@ where
     let mut input = CountingReader::new(input, srv.metrics.received.clone());
     let mut output = CountingWriter::new(output, srv.metrics.sent.clone());
     let mut dir = None;
-    run(srv, &mut input, &mut output, &mut sum, &live, &mut dir).await;
+    let started = admission
+        .as_ref()
+        .map_or_else(tokio::time::Instant::now, |a| a.started);
+    let mut unfinished = Unfinished {
+        admission,
+        intake: None,
+        deadline: started + srv.env.header_timeout,
+    };
+    run(
+        srv,
+        &mut input,
+        &mut output,
+        &mut sum,
+        &live,
+        &mut dir,
+        &mut unfinished,
+    )
+    .await;
+    unfinished.release();
     // The job's directory is gone before the summary line says the job ended.
     if let Some(d) = dir {
         d.remove().await;
@@ -152,13 +195,14 @@ where
     dcc_log!(Level::Notice, "dcc_job_summary", "{line}");
 }
 
-async fn run<R, I, O>(
-    srv: &Server<R>,
+async fn run<'s, R, I, O>(
+    srv: &'s Server<R>,
     input: &mut I,
     output: &mut O,
     sum: &mut Summary,
     live: &LiveJob<'_>,
     slot: &mut Option<JobDir>,
+    unfinished: &mut Unfinished<'s>,
 ) where
     R: Runner,
     I: AsyncRead + Unpin + Send,
@@ -167,7 +211,26 @@ async fn run<R, I, O>(
     let timeout = srv.env.io_timeout;
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut dec = RequestDecoder::streaming(srv.limits);
-    let header = match next_event(input, &mut buf, &mut dec, timeout).await {
+    // A place among the requests read at once, then the header, both by the deadline.
+    let deadline = unfinished.deadline;
+    match tokio::time::timeout_at(deadline, srv.intake.acquire()).await {
+        Ok(Ok(p)) => unfinished.intake = Some(p),
+        _ => {
+            let msg = format!(
+                "{} requests are being read already; gave up waiting",
+                srv.intake_limit()
+            );
+            dcc_log!(Level::Warning, "dcc_accept_job", "{msg}");
+            sum.reason = Some(msg);
+            sum.refusal = Some(RefusalReason::Busy);
+            sum.result = JobResult::RejOverload;
+            return;
+        }
+    }
+    let first = tokio::time::timeout_at(deadline, next_event(input, &mut buf, &mut dec, timeout))
+        .await
+        .unwrap_or(Err(ReadError::HeaderDeadline(srv.env.header_timeout)));
+    let header = match first {
         Ok(RequestEvent::Header(h)) => h,
         Ok(_) => {
             sum.result = JobResult::RejBadReq;
@@ -253,6 +316,8 @@ async fn run<R, I, O>(
         }
     };
 
+    // The request is in: it no longer counts against its address or the intake.
+    unfinished.release();
     dcc_log_noname!(
         Level::Info,
         "compile from {} to {}",

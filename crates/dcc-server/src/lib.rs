@@ -23,6 +23,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod access;
+pub mod admit;
 pub mod budget;
 pub mod compiler;
 pub mod counting;

@@ -492,6 +492,9 @@ pub struct ServerEnv {
     pub defer_accept: bool,
     /// `DISTCC_IO_TIMEOUT` seconds (default 300).
     pub io_timeout: Duration,
+    /// `DISTCC_RS_HEADER_TIMEOUT` seconds (default 30): a request's header must be complete
+    /// this long after the connection is accepted (issue 10; [`crate::admit`]).
+    pub header_timeout: Duration,
     /// `DISTCC_RS_WHITELIST_DIR`: colon-separated whitelist directories replacing the built-in
     /// `/usr/lib/distcc` (ours: for tests and non-standard prefixes).
     pub whitelist_dirs: Vec<PathBuf>,
@@ -512,6 +515,13 @@ impl ServerEnv {
             Some(v) => match v.trim().parse::<i64>() {
                 Ok(n) if n > 0 => Duration::from_secs(n as u64),
                 _ => return Err(OptionError::new("Bad DISTCC_IO_TIMEOUT value")),
+            },
+        };
+        let header_timeout = match env.var("DISTCC_RS_HEADER_TIMEOUT") {
+            None => Duration::from_secs(30),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if n > 0 => Duration::from_secs(n),
+                _ => return Err(OptionError::new("Bad DISTCC_RS_HEADER_TIMEOUT value")),
             },
         };
         let whitelist_dirs = match env.var("DISTCC_RS_WHITELIST_DIR") {
@@ -535,6 +545,7 @@ impl ServerEnv {
                 .unwrap_or_else(|| PathBuf::from("/tmp")),
             defer_accept: env.bool_or("DISTCC_TCP_DEFER_ACCEPT", true),
             io_timeout,
+            header_timeout,
             whitelist_dirs,
         })
     }

@@ -7,6 +7,7 @@ use dcc_proto::Limits;
 use tokio::sync::{Semaphore, watch};
 
 use crate::access::AllowList;
+use crate::admit::Admissions;
 use crate::budget::Budget;
 use crate::compiler::CompilerPolicy;
 use crate::exec::Runner;
@@ -27,6 +28,10 @@ pub struct Server<R: Runner> {
     pub limits: Limits,
     /// The daemon-wide memory and disk budget for bodies being received.
     pub budget: Budget,
+    /// Unfinished requests per client address ([`crate::admit`]).
+    pub admissions: Arc<Admissions>,
+    /// Requests read at once, daemon-wide ([`Server::intake_limit`]).
+    pub intake: Semaphore,
     /// `--jobs`: compiles running at once.
     pub jobs: Semaphore,
     pub stats: Stats,
@@ -55,6 +60,8 @@ impl<R: Runner> Server<R> {
         let (tx, rx) = watch::channel(false);
         let jobs = cfg.jobs;
         let srv = Server {
+            admissions: Arc::default(),
+            intake: Semaphore::new(intake_limit(jobs)),
             allow,
             compilers,
             limits: request_limits(&cfg.receive),
@@ -82,8 +89,12 @@ impl<R: Runner> Server<R> {
     /// bounds the memory and descriptors of queued clients; the rest wait in the kernel's
     /// listen backlog, as they do with distcc's pre-forked workers.
     pub fn intake_limit(&self) -> usize {
-        (self.cfg.jobs.saturating_mul(4)).clamp(32, 1024)
+        intake_limit(self.cfg.jobs)
     }
+}
+
+fn intake_limit(jobs: usize) -> usize {
+    jobs.saturating_mul(4).clamp(32, 1024)
 }
 
 /// The decoder's limits for requests: the defaults for headers; bodies per `--max-input-size`
@@ -96,5 +107,28 @@ pub fn request_limits(r: &crate::options::ReceiveLimits) -> Limits {
         max_decompressed: usize::try_from(r.max_input).unwrap_or(usize::MAX),
         max_total: r.max_request,
         ..Limits::default()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::exec::ProcessRunner;
+
+    /// A server with default options that allows 127.0.0.0/8.
+    pub(crate) fn test_server() -> Arc<Server<ProcessRunner>> {
+        let cfg = match crate::options::parse(["distccd", "--allow", "127.0.0.0/8", "-j", "2"]) {
+            Ok(crate::options::Parsed::Run(c)) => *c,
+            _ => panic!("options"),
+        };
+        let env = ServerEnv::from_env(&dcc_common::MapEnv::new()).unwrap();
+        let allow = cfg.allow.clone();
+        let compilers = CompilerPolicy {
+            insecure: false,
+            whitelist_dirs: Vec::new(),
+            cmdlist: None,
+            path: String::new(),
+        };
+        Server::new(cfg, env, allow, compilers, ProcessRunner, 0).0
     }
 }

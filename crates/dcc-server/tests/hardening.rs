@@ -262,3 +262,158 @@ fn hole2_a_pump_file_bomb_is_refused() {
     assert_tmp_clean(&w);
     honest_client_is_served(&w, &d);
 }
+
+/// `exchange`, from a chosen local address (127.0.0.2: another client host on loopback).
+fn exchange_from(local: &str, addr: std::net::SocketAddr, req: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let local: std::net::SocketAddr = format!("{local}:0").parse().unwrap();
+    sock.bind(&local.into()).unwrap();
+    sock.connect_timeout(&addr.into(), Duration::from_secs(5))
+        .unwrap();
+    let mut s: TcpStream = sock.into();
+    s.set_read_timeout(Some(T)).unwrap();
+    s.write_all(req).unwrap();
+    let mut reply = Vec::new();
+    s.read_to_end(&mut reply)
+        .unwrap_or_else(|e| panic!("no reply within {T:?}: {e}"));
+    reply
+}
+
+/// Issue 10, weakness 4: 32 connections that each sent 8 bytes stopped all service at -j 2
+/// (the read timeout is per read). With 200 half-sent requests open from one address, a
+/// client from another address is served while they are all still open (their deadline,
+/// 120 s here, is far beyond the client's 30 s timeout).
+#[test]
+fn weakness4_200_half_sent_requests_from_one_address_do_not_stop_another() {
+    let w = World::new();
+    let mut o = DaemonOptions::new(DaemonKind::Ours)
+        .arg("--jobs")
+        .arg("2")
+        .env("DISTCC_RS_HEADER_TIMEOUT", "120");
+    o.allow = vec!["127.0.0.0/8".into()];
+    let d = Daemon::start(&w, o);
+    let idle: Vec<TcpStream> = (0..200)
+        .map(|_| {
+            let mut s = TcpStream::connect(d.addr()).unwrap();
+            s.write_all(b"DIST0000").unwrap();
+            s
+        })
+        .collect();
+    w.write("src/h.c", "int h(void) { return 2; }\n");
+    let doti = preprocess(&w.path("src"), "h.c", &[]);
+    let req = request(2, &["gcc", "-c", "h.c", "-o", "h.o"], &doti);
+    let reply = exchange_from("127.0.0.2", d.addr(), &req);
+    let r = decode_reply(&reply, 2).expect("honest reply");
+    assert_eq!(r.status, 0, "{}", String::from_utf8_lossy(&r.stderr));
+    // The idle ones were admitted up to the address's limit; the rest wait.
+    d.wait_log("unfinished requests already", 1);
+    drop(idle);
+    assert_tmp_clean(&w);
+    honest_client_is_served(&w, &d);
+}
+
+/// Issue 10, weakness 4: trickling a byte now and then held a connection forever. The whole
+/// header must arrive within DISTCC_RS_HEADER_TIMEOUT (2 s here) of the connection.
+#[test]
+fn weakness4_a_trickled_header_is_cut_off_at_its_deadline() {
+    use std::io::Read;
+    let w = World::new();
+    let d = Daemon::start(
+        &w,
+        DaemonOptions::new(DaemonKind::Ours).env("DISTCC_RS_HEADER_TIMEOUT", "2"),
+    );
+    let req = request(2, &["gcc", "-c", "x.c", "-o", "x.o"], b"int x;\n");
+    let mut s = TcpStream::connect(d.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let start = Instant::now();
+    let mut closed = false;
+    for b in &req[..60] {
+        if s.write_all(std::slice::from_ref(b)).is_err() {
+            closed = true;
+            break;
+        }
+        let mut one = [0u8; 1];
+        match s.read(&mut one) {
+            Ok(0) => {
+                closed = true;
+                break;
+            }
+            Ok(_) => panic!("the daemon answered a trickled header"),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => {
+                closed = true;
+                break;
+            }
+        }
+        assert!(start.elapsed() < T, "still open after {T:?}");
+    }
+    assert!(
+        closed,
+        "the trickling connection outlived 60 bytes at 300 ms each"
+    );
+    d.wait_log("request header not complete within 2s", 1);
+    assert_tmp_clean(&w);
+    honest_client_is_served(&w, &d);
+}
+
+/// Issue 10, weakness 4: under --require-auth, peers without a key (inside --allow) that
+/// connected and sent nothing held every intake slot, locking authorized clients out. Now they
+/// hold only their own address's places, for at most the 10 s hello deadline, and never the
+/// intake: an authorized client (no local fallback) compiles on the helper while 200 of them
+/// are open.
+#[test]
+fn weakness4_clients_without_a_key_do_not_lock_out_authorized_ones() {
+    let w = World::new();
+    let client = dcc_secure::PrivateKey::generate().unwrap();
+    let host = dcc_secure::PrivateKey::generate().unwrap();
+    client
+        .save(&w.path("distcc_dir/client.key"), "tester@client", false)
+        .unwrap();
+    let host_key = w.path("host.key");
+    host.save(&host_key, "helper", false).unwrap();
+    let authorized = w.write(
+        "authorized_keys",
+        format!("{}\n", client.public().to_line("tester@client")),
+    );
+    let mut o = DaemonOptions::new(DaemonKind::Ours)
+        .arg("--jobs")
+        .arg("2")
+        .arg("--require-auth")
+        .arg("--auth-keys")
+        .arg(&authorized.to_string_lossy())
+        .arg("--host-key")
+        .arg(&host_key.to_string_lossy());
+    o.allow = vec!["127.0.0.0/8".into()];
+    let d = Daemon::start(&w, o);
+    w.write(
+        "distcc_dir/known_hosts",
+        format!("{} {}\n", d.addr(), host.public().to_line("helper")),
+    );
+    let idle: Vec<TcpStream> = (0..200)
+        .map(|_| {
+            let sock =
+                socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+            let local: std::net::SocketAddr = "127.0.0.2:0".parse().unwrap();
+            sock.bind(&local.into()).unwrap();
+            sock.connect(&d.addr().into()).unwrap();
+            sock.into()
+        })
+        .collect();
+    w.write("src/x.c", "int x(void) { return 3; }\n");
+    let mut c = dcc_testkit::client::ours(&w, &format!("{},secure", d.host()));
+    c.args(["gcc", "-c", "x.c", "-o", "x.o"])
+        .env("DISTCC_FALLBACK", "0")
+        .env("DISTCC_BACKOFF_PERIOD", "0");
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    d.wait_log(" COMPILE_OK ", 1);
+    assert!(d.log_text().contains("secure session from 127.0.0.1"));
+    drop(idle);
+    assert_tmp_clean(&w);
+}
