@@ -328,9 +328,24 @@ async fn run<'s, R, I, O>(
     // A --jobs slot. Requests are read before this point, so a slow client never holds one.
     live.phase(Phase::Queued);
     srv.metrics.queued.inc();
-    let permit = srv.jobs.acquire().await;
+    // A client that goes away while its job waits leaves the queue at once, instead of
+    // holding a place and costing a compiler start when its turn comes (found by the soak).
+    let permit = tokio::select! {
+        p = srv.jobs.acquire() => Some(p),
+        _ = client_gone(input) => None,
+    };
     srv.metrics.queued.dec();
-    let Ok(_permit) = permit else {
+    let Some(Ok(_permit)) = permit else {
+        if permit.is_none() {
+            sum.result = JobResult::CliDisconn;
+            sum.ret = 107;
+            sum.reason = Some("client disconnected while its job was queued".into());
+            dcc_log!(
+                Level::Warning,
+                "dcc_collect_child",
+                "Client fd disconnected while queued, dropping job"
+            );
+        }
         return;
     };
     live.phase(Phase::Compiling);

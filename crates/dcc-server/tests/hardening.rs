@@ -6,6 +6,9 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{disk_use, exchange_from, files_below, peak_rss, zstd_request};
 use dcc_testkit::daemon::{DaemonKind, DaemonOptions};
 use dcc_testkit::wire::{decode_reply, exchange, preprocess, request};
 use dcc_testkit::{Daemon, World};
@@ -34,23 +37,6 @@ fn honest_client_is_served(w: &World, d: &Daemon) {
     let r = decode_reply(&ex.reply, 2).expect("honest reply");
     assert_eq!(r.status, 0, "{}", String::from_utf8_lossy(&r.stderr));
     assert!(!r.object.is_empty());
-}
-
-/// Every file below `dir`, recursively (to find what a compiler left).
-fn files_below(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 /// Issue 10, weakness 5: the compiler inherited the daemon's TMPDIR, so a compile killed when
@@ -96,44 +82,6 @@ fn weakness5_a_killed_compile_leaves_nothing_in_tmpdir() {
     assert_tmp_clean(&w);
     honest_client_is_served(&w, &d);
     assert_tmp_clean(&w);
-}
-
-/// A protocol-0x102 (zstd) request whose `DOTI` is `body`.
-fn zstd_request(body: &[u8]) -> Vec<u8> {
-    let argv: Vec<String> = ["gcc", "-c", "x.c", "-o", "x.o"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let mut out = Vec::new();
-    dcc_proto::encode_request_header(&mut out, dcc_proto::Protocol::ZSTD, None, &argv).unwrap();
-    dcc_proto::token::encode_body(&mut out, dcc_proto::Token::DOTI, body).unwrap();
-    out
-}
-
-/// Bytes allocated on disk below `dir`.
-fn disk_use(dir: &std::path::Path) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    files_below(dir)
-        .iter()
-        .filter_map(|p| std::fs::symlink_metadata(p).ok())
-        .map(|m| m.blocks() * 512)
-        .sum()
-}
-
-/// The peak resident memory (VmHWM) of `pid` and of its children, in bytes.
-fn peak_rss(pid: u32) -> u64 {
-    let hwm = |pid: &str| -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .unwrap_or(0)
-            * 1024
-    };
-    let children =
-        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
-    hwm(&pid.to_string()) + children.split_whitespace().map(hwm).sum::<u64>()
 }
 
 /// Issue 10, hole 2: a 32 KiB zstd body that inflates to 1 GiB made the daemon hold ~2 GB of
@@ -263,23 +211,6 @@ fn hole2_a_pump_file_bomb_is_refused() {
     honest_client_is_served(&w, &d);
 }
 
-/// `exchange`, from a chosen local address (127.0.0.2: another client host on loopback).
-fn exchange_from(local: &str, addr: std::net::SocketAddr, req: &[u8]) -> Vec<u8> {
-    use std::io::Read;
-    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    let local: std::net::SocketAddr = format!("{local}:0").parse().unwrap();
-    sock.bind(&local.into()).unwrap();
-    sock.connect_timeout(&addr.into(), Duration::from_secs(5))
-        .unwrap();
-    let mut s: TcpStream = sock.into();
-    s.set_read_timeout(Some(T)).unwrap();
-    s.write_all(req).unwrap();
-    let mut reply = Vec::new();
-    s.read_to_end(&mut reply)
-        .unwrap_or_else(|e| panic!("no reply within {T:?}: {e}"));
-    reply
-}
-
 /// Issue 10, weakness 4: 32 connections that each sent 8 bytes stopped all service at -j 2
 /// (the read timeout is per read). With 200 half-sent requests open from one address, a
 /// client from another address is served while they are all still open (their deadline,
@@ -303,7 +234,7 @@ fn weakness4_200_half_sent_requests_from_one_address_do_not_stop_another() {
     w.write("src/h.c", "int h(void) { return 2; }\n");
     let doti = preprocess(&w.path("src"), "h.c", &[]);
     let req = request(2, &["gcc", "-c", "h.c", "-o", "h.o"], &doti);
-    let reply = exchange_from("127.0.0.2", d.addr(), &req);
+    let reply = exchange_from("127.0.0.2", d.addr(), &req, T);
     let r = decode_reply(&reply, 2).expect("honest reply");
     assert_eq!(r.status, 0, "{}", String::from_utf8_lossy(&r.stderr));
     // The idle ones were admitted up to the address's limit; the rest wait.
@@ -416,4 +347,55 @@ fn weakness4_clients_without_a_key_do_not_lock_out_authorized_ones() {
     assert!(d.log_text().contains("secure session from 127.0.0.1"));
     drop(idle);
     assert_tmp_clean(&w);
+}
+
+/// Found by the soak (issue 10): a client that disconnected while its job was queued for a
+/// --jobs slot kept its place and its job directory until its turn came, and then started a
+/// compiler. Now it leaves the queue at once.
+#[test]
+fn a_client_gone_while_queued_leaves_the_queue_at_once() {
+    let w = World::new();
+    let runs = w.path("logs/runs");
+    let fake = w.write(
+        "fakebin/x86_64-linux-gnu-gcc",
+        format!("#!/bin/sh\necho run >> {}\nexec sleep 3\n", runs.display()),
+    );
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", w.path("fakebin").display());
+    let d = Daemon::start(
+        &w,
+        DaemonOptions::new(DaemonKind::Ours)
+            .arg("--jobs")
+            .arg("1")
+            .env("DISTCCD_PATH", &path),
+    );
+    w.write("src/x.c", "int x;\n");
+    let doti = preprocess(&w.path("src"), "x.c", &[]);
+    let req = request(
+        2,
+        &["x86_64-linux-gnu-gcc", "-c", "x.c", "-o", "x.o"],
+        &doti,
+    );
+    // The first job takes the only slot; the second queues, then its client leaves.
+    let mut first = TcpStream::connect(d.addr()).unwrap();
+    first.write_all(&req).unwrap();
+    d.wait_log("forking to execute", 1);
+    let mut second = TcpStream::connect(d.addr()).unwrap();
+    second.write_all(&req).unwrap();
+    d.wait_log("compile from x.c to x.o", 2);
+    drop(second);
+    d.wait_log("disconnected while queued", 1);
+    // Its summary line comes once its directory is gone.
+    d.wait_log("CLI_DISCONN", 1);
+    assert_eq!(
+        w.tmp_leftovers().len(),
+        1,
+        "only the running job's directory"
+    );
+    drop(first);
+    d.wait_log("CLI_DISCONN", 2);
+    assert_tmp_clean(&w);
+    let runs = std::fs::read_to_string(&runs).unwrap_or_default();
+    assert_eq!(runs.lines().count(), 1, "the queued job never ran");
+    honest_client_is_served(&w, &d);
 }
