@@ -399,3 +399,37 @@ fn a_client_gone_while_queued_leaves_the_queue_at_once() {
     assert_eq!(runs.lines().count(), 1, "the queued job never ran");
     honest_client_is_served(&w, &d);
 }
+
+/// Issue 10, hole 2, for LZO (protocols 2 and 3): one raw block cannot be streamed, so it is
+/// decoded with its output bounded by --max-input-size (and weighed in the memory budget). A
+/// 1 MiB block that expands to 255 MiB (one match of distance 1 whose length is 1 MiB of zero
+/// bytes) is refused with the reason.
+#[test]
+fn hole2_an_lzo_bomb_is_refused() {
+    let w = World::new();
+    let d = Daemon::start(
+        &w,
+        DaemonOptions::new(DaemonKind::Ours)
+            .arg("--max-input-size")
+            .arg("16M"),
+    );
+    // "aaaa" (a first literal run), M3 distance 1 with an extended length, the end marker.
+    let mut block = vec![17 + 4, b'a', b'a', b'a', b'a', 0x20];
+    block.extend(std::iter::repeat_n(0u8, 1 << 20));
+    block.extend_from_slice(&[0x01, 0x00, 0x00, 0x11, 0x00, 0x00]);
+    let mut req = Vec::new();
+    let argv: Vec<String> = ["gcc", "-c", "x.c", "-o", "x.o"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    dcc_proto::encode_request_header(&mut req, dcc_proto::Protocol::V2, None, &argv).unwrap();
+    dcc_proto::token::encode_body(&mut req, dcc_proto::Token::DOTI, &block).unwrap();
+    let ex = exchange(d.addr(), &req, T);
+    let r = decode_reply(&ex.reply, 2).expect("a refusal");
+    assert_eq!(r.status, 113 << 8);
+    let serr = String::from_utf8_lossy(&r.stderr);
+    assert!(serr.contains("--max-input-size"), "{serr}");
+    assert!(peak_rss(d.pid()) < 128 << 20);
+    assert_tmp_clean(&w);
+    honest_client_is_served(&w, &d);
+}
