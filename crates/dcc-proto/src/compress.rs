@@ -45,10 +45,6 @@ pub const ZSTD_WINDOW_LOG_MAX: u32 = 23;
 /// buffers (a block is at most 128 KiB).
 pub const ZSTD_DECODER_MEMORY: usize = (1 << ZSTD_WINDOW_LOG_MAX) + (1 << 20);
 
-/// How much an LZO1X block can expand, at most (per input byte): an extended match length
-/// grows by 255 for every zero byte of input. Used to weigh an LZO body before decoding it.
-pub const LZO_MAX_EXPANSION: usize = 256;
-
 /// Decompress one body received under `token`, producing at most `limit` bytes.
 pub fn decompress(
     c: Compression,
@@ -87,6 +83,18 @@ pub fn zstd_rle_frame(blocks: usize) -> Vec<u8> {
     v
 }
 
+/// An LZO error as a body's error: over the output limit is [`ProtoError::TooLong`].
+fn lzo_error(token: Token, source: lzo::LzoError) -> ProtoError {
+    match source {
+        lzo::LzoError::OutputLimit { limit } => ProtoError::TooLong {
+            token,
+            len: limit as u64 + 1,
+            limit: limit as u64,
+        },
+        source => ProtoError::Lzo { token, source },
+    }
+}
+
 /// A body decompressor fed piece by piece, for bodies that are written to disk as they
 /// arrive (the daemon) instead of being held whole.
 ///
@@ -96,7 +104,8 @@ pub fn zstd_rle_frame(blocks: usize) -> Vec<u8> {
 /// - LZO: distcc sends one raw block with no length and no framing, and instructions refer
 ///   back up to 48 KiB into the output, so the block is collected whole (its wire length is
 ///   bounded) and decoded by [`BodyDecoder::finish`] into at most `limit` bytes. A caller that
-///   budgets memory weighs that by [`BodyDecoder::lzo_output_bound`].
+///   budgets memory first asks [`BodyDecoder::lzo_output_len`], which walks the block without
+///   writing (and refuses a bomb before a byte of it is allocated).
 ///
 /// More than `limit` bytes of output is [`ProtoError::TooLong`], detected as soon as it happens.
 pub struct BodyDecoder {
@@ -162,15 +171,15 @@ impl BodyDecoder {
         self.produced
     }
 
-    /// For LZO: the most memory [`BodyDecoder::finish`] allocates for the output of the
-    /// block collected so far. 0 for the streaming kinds.
-    pub fn lzo_output_bound(&self) -> usize {
+    /// For LZO: the exact size [`BodyDecoder::finish`] will allocate for the output of the
+    /// block collected so far, found without decoding it (the same errors as decoding; over
+    /// the limit is [`ProtoError::TooLong`]). 0 for the streaming kinds.
+    pub fn lzo_output_len(&self) -> Result<usize, ProtoError> {
         match &self.inner {
-            Inner::Lzo(block) => block
-                .len()
-                .saturating_mul(LZO_MAX_EXPANSION)
-                .min(self.limit),
-            _ => 0,
+            Inner::Lzo(block) if !block.is_empty() => {
+                lzo::decompressed_len(block, self.limit).map_err(|e| lzo_error(self.token, e))
+            }
+            _ => Ok(0),
         }
     }
 
@@ -244,16 +253,8 @@ impl BodyDecoder {
                 if block.is_empty() {
                     return Ok(());
                 }
-                let token = self.token;
                 let decoded =
-                    lzo::decompress(block, self.limit).map_err(|source| match source {
-                        lzo::LzoError::OutputLimit { limit } => ProtoError::TooLong {
-                            token,
-                            len: limit as u64 + 1,
-                            limit: limit as u64,
-                        },
-                        source => ProtoError::Lzo { token, source },
-                    })?;
+                    lzo::decompress(block, self.limit).map_err(|e| lzo_error(self.token, e))?;
                 *block = Vec::new();
                 self.produced += decoded.len();
                 if out.is_empty() {

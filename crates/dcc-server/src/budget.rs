@@ -5,8 +5,8 @@
 //! - **memory**: what decoding a body holds in memory. A zstd body holds its decoder (window
 //!   and buffers, [`dcc_proto::compress::ZSTD_DECODER_MEMORY`]) while it arrives; an LZO body
 //!   holds its compressed block (its declared wire length) while it arrives, and then, for the
-//!   few milliseconds of decoding, its output (weighed by the most the block can expand to,
-//!   [`dcc_proto::compress::LZO_MAX_EXPANSION`], at most the per-body limit). Uncompressed and
+//!   few milliseconds of decoding, its output (its exact size, counted by walking the block
+//!   first: `BodyDecoder::lzo_output_len`). Uncompressed and
 //!   zstd bodies are written to disk as they arrive, a piece at a time. A request that cannot
 //!   get memory waits up to [`MEMORY_WAIT`], then is refused: holds are short.
 //! - **disk**: the decoded bytes of bodies in job directories, charged as they are written and

@@ -276,12 +276,13 @@ impl<R: Runner> Receiver<'_, R> {
         let Some(mut f) = sink else {
             return Ok(());
         };
-        // LZO decodes now, into memory weighed by how far the block can expand.
-        let _memory = match srv
-            .budget
-            .memory(body.lzo_output_bound() as u64, MEMORY_WAIT)
-            .await
-        {
+        // LZO decodes now, into memory of its exact decoded size, counted first (a bomb is
+        // refused here, before any of its output exists).
+        let size = match body.lzo_output_len() {
+            Ok(n) => n,
+            Err(e) => return self.refuse_decode(e),
+        };
+        let _output = match srv.budget.memory(size as u64, MEMORY_WAIT).await {
             Ok(p) => p,
             Err(e) => {
                 self.refuse(busy(&e));

@@ -433,3 +433,34 @@ fn hole2_an_lzo_bomb_is_refused() {
     assert_tmp_clean(&w);
     honest_client_is_served(&w, &d);
 }
+
+/// Issue 10, hole 2: the budget must not refuse honest work. A plain LZO request whose body is
+/// over 1 MiB compressed (3 MB of preprocessed source) is served, within the default budget.
+#[test]
+fn hole2_a_large_honest_lzo_body_is_served() {
+    let w = World::new();
+    let d = Daemon::ours(&w);
+    let mut src = String::from("const unsigned char big[] = {\n");
+    let mut x = 12_345u32;
+    for i in 0..800_000 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        src.push_str(&format!("{},", (x >> 16) & 0xff));
+        if i % 32 == 31 {
+            src.push('\n');
+        }
+    }
+    src.push_str("};\n");
+    w.write("src/big.c", &src);
+    let doti = preprocess(&w.path("src"), "big.c", &[]);
+    let wire = dcc_proto::compress::compress(dcc_proto::Compression::Lzo, &doti).unwrap();
+    assert!(wire.len() > 1 << 20, "compressed {} bytes", wire.len());
+    let ex = exchange(
+        d.addr(),
+        &request(2, &["gcc", "-c", "big.c", "-o", "big.o"], &doti),
+        T,
+    );
+    let r = decode_reply(&ex.reply, 2).expect("reply");
+    assert_eq!(r.status, 0, "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(r.object.len() > 800_000);
+    assert_tmp_clean(&w);
+}
