@@ -146,6 +146,11 @@ impl Budget {
         Ok(())
     }
 
+    /// The sizes of the memory and disk pools, in bytes.
+    pub fn totals(&self) -> (u64, u64) {
+        (self.memory_bytes, self.disk_bytes)
+    }
+
     /// Bytes of memory and disk in use now (for tests and the status page).
     pub fn in_use(&self) -> (u64, u64) {
         let used = |s: &Semaphore, total: u64| {

@@ -97,6 +97,11 @@ fn metrics_status_and_distccs_page() {
     assert_eq!(v["counters"]["compile_ok"], 1);
     assert_eq!(v["counters"]["compile_error"], 1);
     assert_eq!(v["max_jobs"], 3);
+    // The receive budget (issue 10): the defaults, nothing held once the jobs are done.
+    assert_eq!(v["receive"]["disk_budget"], 2u64 << 30);
+    assert_eq!(v["receive"]["memory_budget"], 256u64 << 20);
+    assert_eq!(v["receive"]["memory_in_use"], 0);
+    assert_eq!(v["receive"]["disk_in_use"], 0);
     let failures = v["recent_failures"].as_array().unwrap();
     assert_eq!(failures.len(), 2, "{failures:?}");
     let reasons: Vec<&str> = failures
