@@ -1,6 +1,6 @@
 //! The daemon's request decoder on hostile bytes, fed in arbitrary chunks: it must never panic,
 //! never buffer past its limits, and a request it accepts must re-encode to one it accepts
-//! again with the same meaning.
+//! again with the same meaning. The streaming decoder (the daemon's) must agree with it.
 #![no_main]
 
 use bytes::BytesMut;
@@ -47,10 +47,15 @@ fuzz_target!(|data: &[u8]| {
         assert!(buf.len() <= rest.len());
         buf.extend_from_slice(chunk);
     }
-    if let Ok(req) = Request::decode_all(rest, limits()) {
+    // The daemon's streaming path (bodies in pieces, decompressed piece by piece) agrees
+    // with the whole-body path.
+    let streamed = Request::decode_all_streaming(rest, limits(), (split as usize).max(1));
+    let whole = Request::decode_all(rest, limits());
+    if let Ok(req) = whole {
         let again = req.encode().expect("re-encode");
         let back = Request::decode_all(&again, limits()).expect("decode re-encoded");
         assert_eq!(back, req);
         assert!(events.iter().any(|e| matches!(e, RequestEvent::End)) || failed);
+        assert_eq!(streamed.expect("streaming accepts what whole accepts"), req);
     }
 });

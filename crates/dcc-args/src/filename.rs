@@ -57,9 +57,54 @@ pub fn is_object(name: &str) -> bool {
     find_extension(name) == Some(".o")
 }
 
+/// Extensions under which gcc and clang load a file as a precompiled header or module: gcc
+/// tries `H.gch` (a file, or a directory of candidates) before every header `H`; clang's
+/// `-include H` tries `H.pch` and `H.gch`; `.pcm` is clang's module file. Such a file is a raw
+/// image of the compiler's memory, loaded with its pointers trusted.
+const PCH_EXTENSIONS: &[&str] = &[".gch", ".pch", ".pcm"];
+
+/// Whether a file shipped to a server at `path` could be loaded by the compiler as a
+/// precompiled header: any component of the path (so also every file inside a `NAME.gch/`
+/// directory) ends with a PCH extension, in any letter case. Servers refuse such files from
+/// clients (issue 10, docs/security/argument-allow-list.md).
+pub fn is_pch_path(path: &str) -> bool {
+    path.split('/').any(|c| {
+        PCH_EXTENSIONS.iter().any(|ext| {
+            c.len() > ext.len()
+                && c.get(c.len() - ext.len()..)
+                    .is_some_and(|tail| tail.eq_ignore_ascii_case(ext))
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pch_paths() {
+        for p in [
+            "/src/a.h.gch",
+            "/src/a.h.gch/x86_64.gch",
+            "/src/a.h.gch/variant",
+            "/src/inc/a.h.pch",
+            "/src/m.pcm",
+            "/src/A.H.GCH",
+            "a.gch",
+        ] {
+            assert!(is_pch_path(p), "{p}");
+        }
+        for p in [
+            "/src/a.h",
+            "/src/gch",
+            "/src/.gch",
+            "/src/a.gch.h",
+            "/src/a.hgch",
+            "/",
+        ] {
+            assert!(!is_pch_path(p), "{p}");
+        }
+    }
 
     // test/testdistcc.py ExtractExtension_Case
     #[test]

@@ -53,23 +53,12 @@ pub(crate) fn next_packet(
             context: String::from_utf8_lossy(&buf[..n]).into_owned(),
         });
     }
-    let (token, value) = parse_header(&buf[..HEADER_LEN])?;
-    let Some(kind) = body_kind(token) else {
+    let (token, value, kind) = checked_header(buf, limits)?;
+    let Some(_) = kind else {
         buf.advance(HEADER_LEN);
         *want = HEADER_LEN;
         return Ok(Some(Packet::Value(token, value)));
     };
-    let limit = match kind {
-        BodyKind::String => limits.max_string,
-        BodyKind::Bulk => limits.max_body,
-    };
-    if value > limit {
-        return Err(ProtoError::TooLong {
-            token,
-            len: u64::from(value),
-            limit: u64::from(limit),
-        });
-    }
     let total = HEADER_LEN + value as usize;
     if buf.len() < total {
         *want = total;
@@ -79,6 +68,64 @@ pub(crate) fn next_packet(
     let body = buf.split_to(value as usize).freeze();
     *want = HEADER_LEN;
     Ok(Some(Packet::Body(token, body)))
+}
+
+/// Parse the header at the start of `buf` (at least [`HEADER_LEN`] bytes, token already
+/// allowed) and check a body's length against its limit.
+fn checked_header(
+    buf: &[u8],
+    limits: &Limits,
+) -> Result<(Token, u32, Option<BodyKind>), ProtoError> {
+    let (token, value) = parse_header(&buf[..HEADER_LEN])?;
+    let kind = body_kind(token);
+    let limit = match kind {
+        None => return Ok((token, value, None)),
+        Some(BodyKind::String) => limits.max_string,
+        Some(BodyKind::Bulk) => limits.max_body,
+    };
+    if value > limit {
+        return Err(ProtoError::TooLong {
+            token,
+            len: u64::from(value),
+            limit: u64::from(limit),
+        });
+    }
+    Ok((token, value, kind))
+}
+
+/// Take only the header of the next packet, which must be a bulk body (`DOTI`, `FILE`, ...):
+/// its token and body length, checked like [`next_packet`]; the body stays in the stream
+/// for the caller to take piece by piece. A string body is returned whole as with
+/// [`next_packet`] (`Err` is never "need more" for it: `Ok(None)` is).
+pub(crate) fn next_packet_or_bulk_header(
+    buf: &mut BytesMut,
+    limits: &Limits,
+    expected: &'static str,
+    allowed: &[Token],
+    want: &mut usize,
+) -> Result<Option<PacketStart>, ProtoError> {
+    if buf.len() < HEADER_LEN {
+        *want = HEADER_LEN;
+        return Ok(None);
+    }
+    if allowed.contains(&crate::Token([buf[0], buf[1], buf[2], buf[3]])) {
+        let (_, value, kind) = checked_header(buf, limits)?;
+        if let Some(BodyKind::Bulk) = kind {
+            buf.advance(HEADER_LEN);
+            *want = 1;
+            return Ok(Some(PacketStart::Bulk(value)));
+        }
+    }
+    Ok(next_packet(buf, limits, expected, allowed, want)?.map(PacketStart::Whole))
+}
+
+/// What [`next_packet_or_bulk_header`] found.
+#[derive(Debug)]
+pub(crate) enum PacketStart {
+    /// A value, or a string body, whole.
+    Whole(Packet),
+    /// A bulk body's length; the body follows in the stream.
+    Bulk(u32),
 }
 
 /// A string body as UTF-8 without NULs (distcc sends C strings, so a NUL cannot be meant).

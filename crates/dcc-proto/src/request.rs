@@ -6,11 +6,18 @@
 //! ```
 //! `CDIR` is present exactly in pump mode. `DOTI` and `FILE` bodies are compressed per the
 //! protocol; `ARGV`, `CDIR`, `NAME` and `LINK` never are.
+//!
+//! [`RequestDecoder::new`] yields each body whole and decompressed (tests, fuzzing, callers
+//! that hold whole requests anyway). A server uses [`RequestDecoder::streaming`]: bodies come
+//! as [`RequestEvent::DotiStart`] / [`RequestEvent::FileStart`], then the wire bytes in
+//! [`RequestEvent::Chunk`]s as they arrive, then [`RequestEvent::BodyEnd`], so nothing is
+//! buffered whole on a peer's word; the caller decompresses with
+//! [`crate::compress::BodyDecoder`] and enforces the decompressed limits.
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
-use crate::compress::{compress_into, decompress};
-use crate::frame::{Packet, next_packet, string_body};
+use crate::compress::{BodyDecoder, compress_into, decompress};
+use crate::frame::{Packet, PacketStart, next_packet, next_packet_or_bulk_header, string_body};
 use crate::token::{encode_body, encode_header};
 use crate::{Limits, ProtoError, Protocol, Token};
 
@@ -53,6 +60,14 @@ pub enum RequestEvent {
     File(FileEntry),
     /// The request is complete.
     End,
+    /// Streaming decoders only: a `DOTI` body of `len` bytes on the wire follows in chunks.
+    DotiStart { len: u32 },
+    /// Streaming decoders only: a `FILE` body of `len` bytes on the wire follows in chunks.
+    FileStart { name: String, len: u32 },
+    /// Streaming decoders only: the next bytes of the body, as on the wire (compressed).
+    Chunk(Bytes),
+    /// Streaming decoders only: the body is complete.
+    BodyEnd,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +79,8 @@ enum State {
     Body,
     Name,
     FileOrLink,
+    /// Streaming: inside a bulk body; `body_left` bytes to go.
+    BodyData,
     End,
     Finished,
 }
@@ -84,11 +101,19 @@ pub struct RequestDecoder {
     files_left: u32,
     pending_name: Option<String>,
     body_total: u64,
+    streaming: bool,
+    body_left: u32,
+    /// Streaming: the body is a `DOTI` (else a `FILE`).
+    body_is_doti: bool,
 }
 
 impl RequestDecoder {
+    /// A decoder that yields bodies whole and decompressed.
     pub fn new(limits: Limits) -> Self {
         RequestDecoder {
+            streaming: false,
+            body_left: 0,
+            body_is_doti: false,
             limits,
             state: State::Dist,
             want: crate::token::HEADER_LEN,
@@ -100,6 +125,15 @@ impl RequestDecoder {
             files_left: 0,
             pending_name: None,
             body_total: 0,
+        }
+    }
+
+    /// A decoder that yields bulk bodies as they arrive, compressed (see the module docs).
+    /// `max_body` bounds a body's wire length; decompressed sizes are the caller's to check.
+    pub fn streaming(limits: Limits) -> Self {
+        RequestDecoder {
+            streaming: true,
+            ..RequestDecoder::new(limits)
         }
     }
 
@@ -124,6 +158,13 @@ impl RequestDecoder {
             }
             State::Name => "NAME",
             State::FileOrLink => "FILE or LINK",
+            State::BodyData => {
+                if self.body_is_doti {
+                    "DOTI"
+                } else {
+                    "FILE"
+                }
+            }
             State::End | State::Finished => "end of request",
         }
     }
@@ -159,6 +200,16 @@ impl RequestDecoder {
             });
         }
         Ok(())
+    }
+
+    /// One file entry is complete: the next `NAME`, or the end.
+    fn next_file(&mut self) {
+        self.files_left = self.files_left.saturating_sub(1);
+        self.state = if self.files_left == 0 {
+            State::End
+        } else {
+            State::Name
+        };
     }
 
     /// Decode the next event from `buf`, consuming what it uses.
@@ -239,6 +290,23 @@ impl RequestDecoder {
                     self.state = if n == 0 { State::End } else { State::Name };
                     return Ok(Some(RequestEvent::FileCount(n)));
                 }
+                State::Body if self.streaming => {
+                    let expected = self.expecting();
+                    let Some(PacketStart::Bulk(len)) = next_packet_or_bulk_header(
+                        buf,
+                        &self.limits,
+                        expected,
+                        &[Token::DOTI],
+                        &mut self.want,
+                    )?
+                    else {
+                        return Ok(None);
+                    };
+                    self.body_is_doti = true;
+                    self.body_left = len;
+                    self.state = State::BodyData;
+                    return Ok(Some(RequestEvent::DotiStart { len }));
+                }
                 State::Body => {
                     let Some(Packet::Body(t, b)) = self.take(buf, &[Token::DOTI])? else {
                         return Ok(None);
@@ -259,6 +327,52 @@ impl RequestDecoder {
                     };
                     self.pending_name = Some(string_body(t, &b)?);
                     self.state = State::FileOrLink;
+                }
+                State::FileOrLink if self.streaming => {
+                    let expected = self.expecting();
+                    let start = next_packet_or_bulk_header(
+                        buf,
+                        &self.limits,
+                        expected,
+                        &[Token::FILE, Token::LINK],
+                        &mut self.want,
+                    )?;
+                    let name = match &start {
+                        None => return Ok(None),
+                        Some(_) => self.pending_name.take().unwrap_or_default(),
+                    };
+                    match start {
+                        Some(PacketStart::Bulk(len)) => {
+                            self.body_is_doti = false;
+                            self.body_left = len;
+                            self.state = State::BodyData;
+                            return Ok(Some(RequestEvent::FileStart { name, len }));
+                        }
+                        Some(PacketStart::Whole(Packet::Body(t, b))) => {
+                            let target = string_body(t, &b)?;
+                            self.next_file();
+                            return Ok(Some(RequestEvent::File(FileEntry::Link { name, target })));
+                        }
+                        _ => return Err(ProtoError::Truncated { expected }),
+                    }
+                }
+                State::BodyData => {
+                    if self.body_left == 0 {
+                        if self.body_is_doti {
+                            self.state = State::End;
+                        } else {
+                            self.next_file();
+                        }
+                        self.want = crate::token::HEADER_LEN;
+                        return Ok(Some(RequestEvent::BodyEnd));
+                    }
+                    if buf.is_empty() {
+                        self.want = 1;
+                        return Ok(None);
+                    }
+                    let n = buf.len().min(self.body_left as usize);
+                    self.body_left -= n as u32;
+                    return Ok(Some(RequestEvent::Chunk(buf.split_to(n).freeze())));
                 }
                 State::FileOrLink => {
                     let Some(Packet::Body(t, b)) = self.take(buf, &[Token::FILE, Token::LINK])?
@@ -281,12 +395,7 @@ impl RequestDecoder {
                             target: string_body(t, &b)?,
                         }
                     };
-                    self.files_left -= 1;
-                    self.state = if self.files_left == 0 {
-                        State::End
-                    } else {
-                        State::Name
-                    };
+                    self.next_file();
                     return Ok(Some(RequestEvent::File(entry)));
                 }
                 State::End => {
@@ -398,6 +507,12 @@ impl Request {
                 Some(RequestEvent::FileCount(_)) => {}
                 Some(RequestEvent::File(f)) => files.push(f),
                 Some(RequestEvent::End) => break,
+                Some(
+                    RequestEvent::DotiStart { .. }
+                    | RequestEvent::FileStart { .. }
+                    | RequestEvent::Chunk(_)
+                    | RequestEvent::BodyEnd,
+                ) => {}
             }
         }
         if !buf.is_empty() {
@@ -405,6 +520,94 @@ impl Request {
         }
         let header = header.ok_or(ProtoError::Truncated { expected: "ARGV" })?;
         let body = body.unwrap_or(RequestBody::Files(files));
+        Ok(Request { header, body })
+    }
+
+    /// Decode a whole request with a [`RequestDecoder::streaming`] decoder, fed `step` bytes
+    /// at a time, bodies decompressed by [`BodyDecoder`] in pieces of at most `step` bytes:
+    /// the daemon's path, for tests and fuzzing. The same result as [`Request::decode_all`].
+    pub fn decode_all_streaming(
+        bytes: &[u8],
+        limits: Limits,
+        step: usize,
+    ) -> Result<Request, ProtoError> {
+        let step = step.max(1);
+        let mut dec = RequestDecoder::streaming(limits);
+        let mut buf = BytesMut::new();
+        let mut rest = bytes;
+        let mut header = None;
+        let mut doti = None;
+        let mut files = Vec::new();
+        // The body being received: its decoder, output so far, and the FILE name.
+        let mut body: Option<(BodyDecoder, Vec<u8>, Option<String>)> = None;
+        let mut total = 0u64;
+        loop {
+            let ev = match dec.decode(&mut buf)? {
+                Some(ev) => ev,
+                None if rest.is_empty() => return Err(dec.truncated()),
+                None => {
+                    let n = rest.len().min(step);
+                    buf.extend_from_slice(&rest[..n]);
+                    rest = &rest[n..];
+                    continue;
+                }
+            };
+            let compression = dec.protocol.compression;
+            match ev {
+                RequestEvent::Header(h) => header = Some(h),
+                RequestEvent::DotiStart { .. } => {
+                    let d = BodyDecoder::new(compression, Token::DOTI, limits.max_decompressed)?;
+                    body = Some((d, Vec::new(), None));
+                }
+                RequestEvent::FileStart { name, .. } => {
+                    let d = BodyDecoder::new(compression, Token::FILE, limits.max_decompressed)?;
+                    body = Some((d, Vec::new(), Some(name)));
+                }
+                RequestEvent::Chunk(c) => {
+                    let Some((d, out, _)) = body.as_mut() else {
+                        return Err(ProtoError::TrailingData);
+                    };
+                    let mut input = &c[..];
+                    loop {
+                        let before = out.len();
+                        d.decode_some(&mut input, out, step)?;
+                        if input.is_empty() && out.len() - before < step {
+                            break;
+                        }
+                    }
+                }
+                RequestEvent::BodyEnd => {
+                    let Some((mut d, mut out, name)) = body.take() else {
+                        return Err(ProtoError::TrailingData);
+                    };
+                    d.finish(&mut out)?;
+                    total += out.len() as u64;
+                    if total > limits.max_total {
+                        return Err(ProtoError::TooLong {
+                            token: Token::FILE,
+                            len: total,
+                            limit: limits.max_total,
+                        });
+                    }
+                    match name {
+                        Some(name) => files.push(FileEntry::File {
+                            name,
+                            contents: out,
+                        }),
+                        None => doti = Some(RequestBody::Doti(out)),
+                    }
+                }
+                RequestEvent::File(f) => files.push(f),
+                RequestEvent::FileCount(_) => {}
+                RequestEvent::Doti(d) => doti = Some(RequestBody::Doti(d)),
+                RequestEvent::End => break,
+            }
+        }
+        if !buf.is_empty() || !rest.is_empty() {
+            return Err(ProtoError::TrailingData);
+        }
+        let header = header.ok_or(ProtoError::Truncated { expected: "ARGV" })?;
+        let body = doti.unwrap_or(RequestBody::Files(files));
         Ok(Request { header, body })
     }
 }

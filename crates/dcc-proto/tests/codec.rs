@@ -119,6 +119,12 @@ fn pump_request_round_trips() {
     let bytes = req.encode().unwrap();
     assert!(bytes.starts_with(b"DIST00000003CDIR0000000e/src/cap/p3srcARGC00000008"));
     assert_eq!(Request::decode_all(&bytes, Limits::default()).unwrap(), req);
+    for step in [1, 5, 13, 4096, 1 << 20] {
+        assert_eq!(
+            Request::decode_all_streaming(&bytes, Limits::default(), step).unwrap(),
+            req
+        );
+    }
 }
 
 #[test]
@@ -317,6 +323,7 @@ proptest! {
         let _ = dec.decode(&mut buf);
         buf.extend_from_slice(&bytes[split..]);
         while let Ok(Some(_)) = dec.decode(&mut buf) {}
+        let _ = Request::decode_all_streaming(&bytes, Limits::default(), split.max(1));
         let _ = Reply::decode_all(&bytes, Protocol::V3, Limits::default());
     }
 
@@ -332,7 +339,8 @@ proptest! {
             body: RequestBody::Doti(doti),
         };
         let bytes = req.encode().unwrap();
-        prop_assert_eq!(Request::decode_all(&bytes, Limits::default()).unwrap(), req);
+        prop_assert_eq!(Request::decode_all(&bytes, Limits::default()).unwrap(), req.clone());
+        prop_assert_eq!(Request::decode_all_streaming(&bytes, Limits::default(), 7).unwrap(), req);
     }
 
     #[test]

@@ -8,10 +8,11 @@
 //! runtime (fork and privileges before threads).
 //!
 //! distcc pre-forks `--jobs` workers that each accept; we accept in one task and bound work
-//! with semaphores ([`Server::intake_limit`] connections read at once, `--jobs` compiles at
-//! once). `SIGTERM` and `SIGINT` stop accepting, kill running compiles, remove every job
-//! directory and the pid file, and exit 0. `SIGHUP` reopens `--log-file` (logrotate), where
-//! distcc 3.4 stops (docs/decisions/daemon.md).
+//! with [`Server::admit`] (unfinished requests per client address), semaphores
+//! ([`Server::intake_limit`] requests read at once, `--jobs` compiles at once). `SIGTERM` and
+//! `SIGINT` stop accepting, kill running compiles, remove every job directory and the pid
+//! file, and exit 0. `SIGHUP` reopens `--log-file` (logrotate), where distcc 3.4 stops
+//! (docs/decisions/daemon.md).
 
 use std::ffi::OsString;
 use std::io::Write as _;
@@ -26,7 +27,7 @@ use dcc_common::{Env, ExitCode, Level, Logger, ProcessEnv, dcc_log};
 use socket2::{Domain, Protocol as SockProto, Socket, Type};
 use tokio::net::TcpListener;
 
-use crate::access::{AllowList, canonical, private_ranges};
+use crate::access::{AllowList, private_ranges};
 use crate::compiler::{CmdList, CompilerPolicy};
 use crate::exec::{ProcessRunner, Runner};
 use crate::options::{self, Config, LogTarget, Parsed, ServeMode, ServerEnv};
@@ -483,6 +484,25 @@ fn serve_daemon(
     let _zeroconf = cfg
         .zeroconf_helper(&env)
         .and_then(|h| dcc_zeroconf::announce::publish(&h));
+    // Each connection is a descriptor, and admission (crate::admit) may hold a few hundred
+    // waiting ones: use the hard limit on open files, not the usual soft 1024.
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
+        && soft < hard
+    {
+        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+    }
+    // Job directories a killed or crashed daemon left (none of a live daemon's: those are
+    // locked), before the first job can make new ones.
+    let swept = crate::workdir::sweep(&env.tmpdir);
+    if swept > 0 {
+        dcc_log!(
+            Level::Notice,
+            "dcc_cleanup_tempfiles",
+            "removed {swept} job directories left in {} by an earlier daemon",
+            env.tmpdir.display()
+        );
+    }
     let pid_file = cfg.pid_file.clone();
     let lifetime = cfg.lifetime;
     let no_fork = cfg.no_fork;
@@ -620,6 +640,9 @@ fn reopen_log() {
     }
 }
 
+/// Accept connections and serve each in its own task. Accepting never waits: a connection
+/// waits (or is closed) in [`Server::admit`], by its address, so clients that send nothing
+/// cannot stop others from being accepted (issue 10).
 async fn accept_loop<R: Runner>(
     srv: Arc<Server<R>>,
     listener: TcpListener,
@@ -627,52 +650,37 @@ async fn accept_loop<R: Runner>(
     gate: Option<Arc<Gate>>,
     port: Port,
 ) {
-    let intake = Arc::new(tokio::sync::Semaphore::new(srv.intake_limit()));
     loop {
-        let Ok(permit) = intake.clone().acquire_owned().await else {
-            return;
-        };
         let (sock, peer) = match listener.accept().await {
             Ok(x) => x,
             Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
                 dcc_log!(Level::Error, "dcc_accept_job", "accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
-        let ip = canonical(peer.ip());
-        dcc_log!(
-            Level::Info,
-            "dcc_check_client",
-            "connection from {ip}:{}",
-            peer.port()
-        );
-        if !srv.allows(ip) {
-            dcc_log!(
-                Level::Error,
-                "dcc_check_client",
-                "connection from client '{ip}:{}' denied by access list",
-                peer.port()
-            );
-            srv.metrics.refused(crate::metrics::RefusalReason::Access);
-            srv.live.failed(
-                &format!("{ip}:{}", peer.port()),
-                "",
-                "DENIED",
-                "not in the --allow list",
-            );
-            drop(sock);
-            continue;
-        }
-        srv.stats.accepted();
-        srv.metrics.connections.inc();
-        let _ = sock.set_nodelay(true);
         let srv2 = srv.clone();
         let gate = gate.clone();
         let task = async move {
+            // A refused connection is dropped here: no byte.
+            let Ok(admission) = srv2.admit(peer).await else {
+                return;
+            };
+            srv2.stats.accepted();
+            srv2.metrics.connections.inc();
+            let _ = sock.set_nodelay(true);
             let (r, w) = sock.into_split();
-            secure::serve(&srv2, gate.as_deref(), port, r, w, Some(peer)).await;
-            drop(permit);
+            secure::serve(
+                &srv2,
+                gate.as_deref(),
+                port,
+                r,
+                w,
+                Some(peer),
+                Some(admission),
+            )
+            .await;
         };
         if no_fork {
             task.await;
@@ -705,22 +713,7 @@ fn serve_inetd(
             .and_then(|a| a.as_socket());
         match peer {
             Some(peer) => {
-                let ip = canonical(peer.ip());
-                dcc_log!(
-                    Level::Info,
-                    "dcc_check_client",
-                    "connection from {ip}:{}",
-                    peer.port()
-                );
-                if !srv.allows(ip) {
-                    dcc_log!(
-                        Level::Error,
-                        "dcc_check_client",
-                        "connection from client '{ip}:{}' denied by access list",
-                        peer.port()
-                    );
-                    return Err(ExitCode::AccessDenied);
-                }
+                let admission = srv.admit(peer).await.map_err(|_| ExitCode::AccessDenied)?;
                 // SAFETY: fd 0 is a connected socket (getpeername succeeded); we take a dup.
                 let fd = nix::unistd::dup(std::io::stdin()).map_err(|_| ExitCode::IoError)?;
                 let std_sock = unsafe { std::net::TcpStream::from_raw_fd(fd.as_raw_fd()) };
@@ -731,14 +724,26 @@ fn serve_inetd(
                 let sock =
                     tokio::net::TcpStream::from_std(std_sock).map_err(|_| ExitCode::IoError)?;
                 let (r, w) = sock.into_split();
-                secure::serve(&srv, gate.as_ref(), Port::Main, r, w, Some(peer)).await;
+                secure::serve(
+                    &srv,
+                    gate.as_ref(),
+                    Port::Main,
+                    r,
+                    w,
+                    Some(peer),
+                    Some(admission),
+                )
+                .await;
             }
             None => {
                 // Pipes (ssh mode): no address, no access check (distcc: "NOTSOCKET").
                 let (r, w) = (tokio::io::stdin(), tokio::io::stdout());
-                secure::serve(&srv, gate.as_ref(), Port::Main, r, w, None).await;
+                secure::serve(&srv, gate.as_ref(), Port::Main, r, w, None, None).await;
             }
         }
+        // The job's directory is removed on a blocking thread, which this runtime does not
+        // wait for when it shuts down: finish here.
+        srv.registry.remove_all();
         Ok(())
     });
     // stdin's reader is a blocking thread that may wait forever on a pipe the peer keeps

@@ -14,22 +14,22 @@
 //! `--allow` still gets no byte at all (that check happens before this module).
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use dcc_common::{Level, dcc_log, dcc_log_noname};
-use dcc_proto::{
-    ProtoError, Protocol, Reply, RequestDecoder, RequestEvent, RequestHeader, wait_status_exit,
-};
+use dcc_proto::{ProtoError, Protocol, Reply, RequestDecoder, RequestEvent, wait_status_exit};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::access::client_name;
+use crate::admit::Admission;
 use crate::counting::{CountingReader, CountingWriter};
 use crate::exec::{Runner, Running, Spawn};
 use crate::live::{LiveJob, Phase};
 use crate::metrics::RefusalReason;
 use crate::pump;
+use crate::receive::{Layout, Received, receive};
 use crate::server::Server;
 use crate::stats::JobResult;
 use crate::vetting::{self, Prepared};
@@ -44,10 +44,28 @@ pub enum ReadError {
     Io(#[from] std::io::Error),
     #[error("timeout while waiting for token \"{0}\"")]
     Timeout(&'static str),
+    #[error("request header not complete within {}s of the connection (DISTCC_RS_HEADER_TIMEOUT)", .0.as_secs())]
+    HeaderDeadline(Duration),
+}
+
+/// What a request holds until its body is in ([`crate::admit`]).
+struct Unfinished<'s> {
+    admission: Option<Admission>,
+    intake: Option<tokio::sync::SemaphorePermit<'s>>,
+    /// The header must be complete by then.
+    deadline: tokio::time::Instant,
+}
+
+impl Unfinished<'_> {
+    /// The request is read: free its places for others.
+    fn release(&mut self) {
+        self.intake = None;
+        self.admission = None;
+    }
 }
 
 /// Read until the decoder yields an event.
-async fn next_event<I: AsyncRead + Unpin>(
+pub(crate) async fn next_event<I: AsyncRead + Unpin>(
     input: &mut I,
     buf: &mut BytesMut,
     dec: &mut RequestDecoder,
@@ -95,9 +113,15 @@ fn serr_line(level: Level, func: &str, msg: &str) -> Vec<u8> {
     l.into_bytes()
 }
 
-/// Serve one connection whose peer already passed the access list.
-pub async fn serve<R, I, O>(srv: &Server<R>, input: I, output: O, peer: Option<SocketAddr>)
-where
+/// Serve one connection whose peer already passed the access list ([`Server::admit`]; `None`
+/// for a connection that needs no admission, as on inetd's stdin).
+pub async fn serve<R, I, O>(
+    srv: &Server<R>,
+    input: I,
+    output: O,
+    peer: Option<SocketAddr>,
+    admission: Option<Admission>,
+) where
     R: Runner,
     I: AsyncRead + Unpin + Send,
     O: AsyncWrite + Unpin + Send,
@@ -116,7 +140,30 @@ where
     let live = srv.live.start(&sum.client);
     let mut input = CountingReader::new(input, srv.metrics.received.clone());
     let mut output = CountingWriter::new(output, srv.metrics.sent.clone());
-    run(srv, &mut input, &mut output, &mut sum, &live).await;
+    let mut dir = None;
+    let started = admission
+        .as_ref()
+        .map_or_else(tokio::time::Instant::now, |a| a.started);
+    let mut unfinished = Unfinished {
+        admission,
+        intake: None,
+        deadline: started + srv.env.header_timeout,
+    };
+    run(
+        srv,
+        &mut input,
+        &mut output,
+        &mut sum,
+        &live,
+        &mut dir,
+        &mut unfinished,
+    )
+    .await;
+    unfinished.release();
+    // The job's directory is gone before the summary line says the job ended.
+    if let Some(d) = dir {
+        d.remove().await;
+    }
     let _ = output.shutdown().await;
     drop(live);
     let ms = start.elapsed().as_millis();
@@ -148,12 +195,14 @@ where
     dcc_log!(Level::Notice, "dcc_job_summary", "{line}");
 }
 
-async fn run<R, I, O>(
-    srv: &Server<R>,
+async fn run<'s, R, I, O>(
+    srv: &'s Server<R>,
     input: &mut I,
     output: &mut O,
     sum: &mut Summary,
     live: &LiveJob<'_>,
+    slot: &mut Option<JobDir>,
+    unfinished: &mut Unfinished<'s>,
 ) where
     R: Runner,
     I: AsyncRead + Unpin + Send,
@@ -161,8 +210,27 @@ async fn run<R, I, O>(
 {
     let timeout = srv.env.io_timeout;
     let mut buf = BytesMut::with_capacity(64 * 1024);
-    let mut dec = RequestDecoder::new(srv.limits);
-    let header = match next_event(input, &mut buf, &mut dec, timeout).await {
+    let mut dec = RequestDecoder::streaming(srv.limits);
+    // A place among the requests read at once, then the header, both by the deadline.
+    let deadline = unfinished.deadline;
+    match tokio::time::timeout_at(deadline, srv.intake.acquire()).await {
+        Ok(Ok(p)) => unfinished.intake = Some(p),
+        _ => {
+            let msg = format!(
+                "{} requests are being read already; gave up waiting",
+                srv.intake_limit()
+            );
+            dcc_log!(Level::Warning, "dcc_accept_job", "{msg}");
+            sum.reason = Some(msg);
+            sum.refusal = Some(RefusalReason::Busy);
+            sum.result = JobResult::RejOverload;
+            return;
+        }
+    }
+    let first = tokio::time::timeout_at(deadline, next_event(input, &mut buf, &mut dec, timeout))
+        .await
+        .unwrap_or(Err(ReadError::HeaderDeadline(srv.env.header_timeout)));
+    let header = match first {
         Ok(RequestEvent::Header(h)) => h,
         Ok(_) => {
             sum.result = JobResult::RejBadReq;
@@ -206,7 +274,7 @@ async fn run<R, I, O>(
     live.describe(&sum.compiler, &sum.input);
 
     let dir = match JobDir::create(&srv.env.tmpdir, srv.env.save_temps, srv.registry.clone()) {
-        Ok(d) => d,
+        Ok(d) => slot.insert(d),
         Err(e) => {
             let msg = format!(
                 "failed to create job directory in {}: {e}",
@@ -219,7 +287,7 @@ async fn run<R, I, O>(
     };
 
     // Receive the body into the job's directory.
-    let layout = match receive(srv, input, &mut buf, &mut dec, &header, &prepared, &dir).await {
+    let layout = match receive(srv, input, &mut buf, &mut dec, &header, &prepared, dir).await {
         Ok(l) => l,
         Err(Received::Read(e)) => {
             log_read_error(&e, false);
@@ -248,6 +316,8 @@ async fn run<R, I, O>(
         }
     };
 
+    // The request is in: it no longer counts against its address or the intake.
+    unfinished.release();
     dcc_log_noname!(
         Level::Info,
         "compile from {} to {}",
@@ -258,9 +328,24 @@ async fn run<R, I, O>(
     // A --jobs slot. Requests are read before this point, so a slow client never holds one.
     live.phase(Phase::Queued);
     srv.metrics.queued.inc();
-    let permit = srv.jobs.acquire().await;
+    // A client that goes away while its job waits leaves the queue at once, instead of
+    // holding a place and costing a compiler start when its turn comes (found by the soak).
+    let permit = tokio::select! {
+        p = srv.jobs.acquire() => Some(p),
+        _ = client_gone(input) => None,
+    };
     srv.metrics.queued.dec();
-    let Ok(_permit) = permit else {
+    let Some(Ok(_permit)) = permit else {
+        if permit.is_none() {
+            sum.result = JobResult::CliDisconn;
+            sum.ret = 107;
+            sum.reason = Some("client disconnected while its job was queued".into());
+            dcc_log!(
+                Level::Warning,
+                "dcc_collect_child",
+                "Client fd disconnected while queued, dropping job"
+            );
+        }
         return;
     };
     live.phase(Phase::Compiling);
@@ -318,7 +403,7 @@ async fn run<R, I, O>(
     log_status(&sum.compiler, &prepared.input_name, status);
     live.phase(Phase::Sending);
 
-    let reply = match build_reply(srv, &prepared, &layout, status, &mut stderr) {
+    let reply = match build_reply(&prepared, &layout, status, &mut stderr) {
         Ok(r) => r,
         Err(e) => {
             dcc_log!(
@@ -474,113 +559,6 @@ async fn write_all<O: AsyncWrite + Unpin>(
     .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "write timed out"))?
 }
 
-/// Where a received job's files are.
-#[derive(Debug)]
-pub struct Layout {
-    /// The compiler's working directory.
-    pub cwd: PathBuf,
-    pub argv: Vec<String>,
-    pub object: PathBuf,
-    pub stdout: PathBuf,
-    pub stderr: PathBuf,
-    /// Pump mode: the `.d` the compiler writes, the client's target, and the root.
-    pub deps: Option<(PathBuf, String)>,
-    pub root: Option<PathBuf>,
-}
-
-enum Received {
-    Read(ReadError),
-    Refused(vetting::Refusal),
-    Local(String),
-}
-
-async fn receive<I: AsyncRead + Unpin + Send>(
-    srv: &Server<impl Runner>,
-    input: &mut I,
-    buf: &mut BytesMut,
-    dec: &mut RequestDecoder,
-    header: &RequestHeader,
-    prepared: &Prepared,
-    dir: &JobDir,
-) -> Result<Layout, Received> {
-    let timeout = srv.env.io_timeout;
-    let object = dir.file(&format!("out{}", prepared.output_ext));
-    let stdout = dir.file("stdout");
-    let stderr = dir.file("stderr");
-    if !header.protocol.pump {
-        let ev = next_event(input, buf, dec, timeout)
-            .await
-            .map_err(Received::Read)?;
-        let RequestEvent::Doti(doti) = ev else {
-            return Err(Received::Local("expected DOTI".into()));
-        };
-        let input_path = dir.file(&format!("in{}", prepared.input_ext));
-        tokio::fs::write(&input_path, &doti)
-            .await
-            .map_err(|e| Received::Local(format!("failed to write input: {e}")))?;
-        match next_event(input, buf, dec, timeout).await {
-            Ok(RequestEvent::End) => {}
-            Ok(_) => return Err(Received::Local("unexpected data after DOTI".into())),
-            Err(e) => return Err(Received::Read(e)),
-        }
-        let argv = vetting::rewrite_plain(&header.argv, prepared, &input_path, &object);
-        return Ok(Layout {
-            cwd: dir.path().to_owned(),
-            argv,
-            object,
-            stdout,
-            stderr,
-            deps: None,
-            root: None,
-        });
-    }
-    // Pump: the client's tree under <dir>/root.
-    let root = dir.file("root");
-    std::fs::create_dir(&root).map_err(|e| Received::Local(format!("mkdir root: {e}")))?;
-    let cdir = header.cdir.clone().unwrap_or_else(|| "/".into());
-    let cwd =
-        pump::make_cwd(&root, &cdir).map_err(|e| Received::Refused(vetting::pump_refusal(&e)))?;
-    let mut failed: Option<pump::PumpError> = None;
-    loop {
-        match next_event(input, buf, dec, timeout)
-            .await
-            .map_err(Received::Read)?
-        {
-            RequestEvent::End => break,
-            RequestEvent::FileCount(_) => {}
-            RequestEvent::File(entry) => {
-                if failed.is_none() {
-                    dcc_log!(
-                        Level::Debug,
-                        "dcc_r_many_files",
-                        "received {} into {}",
-                        entry.name(),
-                        root.display()
-                    );
-                    if let Err(e) = pump::write_entry(&root, &entry) {
-                        failed = Some(e);
-                    }
-                }
-            }
-            _ => return Err(Received::Local("unexpected event in file list".into())),
-        }
-    }
-    if let Some(e) = failed {
-        return Err(Received::Refused(vetting::pump_refusal(&e)));
-    }
-    let deps = dir.file("deps.d");
-    let (argv, target) = vetting::rewrite_pump(&header.argv, prepared, &root, &object, &deps);
-    Ok(Layout {
-        cwd,
-        argv,
-        object,
-        stdout,
-        stderr,
-        deps: Some((deps, target)),
-        root: Some(root),
-    })
-}
-
 enum Outcome {
     Exited(u32),
     Disconnected(u32),
@@ -612,6 +590,9 @@ async fn compile<I: AsyncRead + Unpin + Send>(
     if srv.env.distccd_path.is_some() {
         env.push(("PATH".into(), srv.env.path.clone()));
     }
+    // gcc's temporary .s files and clang's crash reproducers go to TMPDIR: keep them in the
+    // job, so a compile killed mid-way (client gone, --job-lifetime) leaves nothing behind.
+    env.push(("TMPDIR".into(), layout.tmp.to_string_lossy().into_owned()));
     let spawn = Spawn {
         program: prepared.program.clone(),
         args: layout.argv[1..].to_vec(),
@@ -684,21 +665,72 @@ fn read_capped(path: &Path, cap: usize) -> std::io::Result<Vec<u8>> {
     }
 }
 
+/// The compiler's messages with the job's server paths replaced by the client's, as in the
+/// object and the .d: the pump root goes (`<job>/root/src/a.h` is the client's `/src/a.h`),
+/// the job's input and output become the client's names, and anything else in the job's
+/// directory is shown relative to it.
+fn client_paths(text: &[u8], prepared: &Prepared, layout: &Layout) -> Vec<u8> {
+    let mut out = text.to_vec();
+    let dir = layout.dir.to_string_lossy().into_owned();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    if let Some(root) = &layout.root {
+        pairs.push((root.to_string_lossy().into_owned(), String::new()));
+    } else {
+        let input = crate::receive::plain_input(&layout.dir, prepared);
+        pairs.push((
+            input.to_string_lossy().into_owned(),
+            prepared.input_name.clone(),
+        ));
+    }
+    pairs.push((
+        layout.object.to_string_lossy().into_owned(),
+        prepared.output_name.clone(),
+    ));
+    pairs.push((format!("{dir}/"), String::new()));
+    pairs.push((dir, ".".into()));
+    for (from, to) in pairs {
+        out = replace_all(&out, from.as_bytes(), to.as_bytes());
+    }
+    out
+}
+
+fn replace_all(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    if from.is_empty() {
+        return data.to_vec();
+    }
+    let mut out = Vec::with_capacity(data.len());
+    let mut i = 0;
+    while i < data.len() {
+        if data[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(data[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 fn build_reply(
-    srv: &Server<impl Runner>,
     prepared: &Prepared,
     layout: &Layout,
     status: u32,
     extra_stderr: &mut Vec<u8>,
 ) -> std::io::Result<Reply> {
-    let cap = srv.limits.max_decompressed;
+    // The most a client's reply decoder accepts per body (dcc_proto's default limits).
+    let cap = dcc_proto::Limits::default().max_decompressed;
     // As distcc, the daemon's warnings about the job reach the client in SERR, before the
     // compiler's own messages (they were logged before the compiler ran).
     let mut stderr = Vec::new();
     for w in &prepared.warnings {
         stderr.extend(serr_line(Level::Warning, "dcc_check_compiler_masq", w));
     }
-    stderr.extend(read_capped(&layout.stderr, cap)?);
+    stderr.extend(client_paths(
+        &read_capped(&layout.stderr, cap)?,
+        prepared,
+        layout,
+    ));
     stderr.append(extra_stderr);
     let stdout = read_capped(&layout.stdout, cap)?;
     let mut object = Vec::new();

@@ -6,8 +6,9 @@
 //!   bind, detach, the tokio runtime, the accept loop, signals; and inetd mode.
 //! - [`access`]: `--allow` lists, checked before a connection gets a single byte.
 //! - [`job`]: one connection: read and vet the request, receive the body into a private
-//!   directory ([`workdir`]; [`pump`] for protocol 3), run the compiler ([`exec`], behind a
-//!   trait) under the `--jobs` semaphore, reply, log distcc's summary line.
+//!   directory ([`receive`], streaming, within the daemon-wide [`budget`]; [`workdir`];
+//!   [`pump`] for protocol 3), run the compiler ([`exec`], behind a trait) under the
+//!   `--jobs` semaphore, reply, log distcc's summary line.
 //! - [`compiler`] and [`vetting`]: what may run (the CVE-2004-2687 whitelist, DISTCC_CMDLIST)
 //!   and with which arguments (dcc_args::server's allow-list).
 //! - [`secure`]: the authenticated, encrypted transport (`--auth-keys`, dcc-secure) in front
@@ -21,6 +22,8 @@
 //! The codec is dcc-proto's; this crate only drives it over sockets.
 
 pub mod access;
+pub mod admit;
+pub mod budget;
 pub mod compiler;
 pub mod counting;
 pub mod daemon;
@@ -30,6 +33,7 @@ pub mod live;
 pub mod metrics;
 pub mod options;
 pub mod pump;
+pub mod receive;
 pub mod secure;
 pub mod server;
 pub mod stats;

@@ -41,6 +41,9 @@ pub enum RefusalReason {
     Compiler,
     Option,
     PumpPath,
+    /// A body over its size limit, or the daemon's receive budget in use (issue 10).
+    Size,
+    Busy,
 }
 
 impl RefusalReason {
@@ -51,6 +54,8 @@ impl RefusalReason {
             RefusalReason::Compiler => "compiler",
             RefusalReason::Option => "option",
             RefusalReason::PumpPath => "pump_path",
+            RefusalReason::Size => "size",
+            RefusalReason::Busy => "busy",
         }
     }
 }

@@ -134,6 +134,18 @@ pub struct Options {
         allow_negative_numbers = true
     )]
     pub secure_port: Option<i64>,
+    /// largest body after decompression: the .i, or one pump file (distcc-rs; K, M, G)
+    #[arg(long = "max-input-size", value_name = "SIZE")]
+    pub max_input_size: Option<String>,
+    /// largest sum of one request's bodies after decompression (distcc-rs; K, M, G)
+    #[arg(long = "max-request-size", value_name = "SIZE")]
+    pub max_request_size: Option<String>,
+    /// memory for decoding request bodies, all clients together (distcc-rs; K, M, G)
+    #[arg(long = "receive-memory", value_name = "SIZE")]
+    pub receive_memory: Option<String>,
+    /// disk for received request bodies, all clients together (distcc-rs; K, M, G)
+    #[arg(long = "receive-disk", value_name = "SIZE")]
+    pub receive_disk: Option<String>,
 }
 
 /// How the daemon serves.
@@ -166,6 +178,46 @@ pub struct SecureOptions {
     pub port: Option<u16>,
 }
 
+/// Bounds on request bodies (issue 10; docs/decisions/daemon.md, "Limits").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceiveLimits {
+    /// `--max-input-size`: one body after decompression.
+    pub max_input: u64,
+    /// `--max-request-size`: all bodies of one request after decompression.
+    pub max_request: u64,
+    /// `--receive-memory`: the daemon-wide memory budget for decoding bodies.
+    pub memory: u64,
+    /// `--receive-disk`: the daemon-wide disk budget for received bodies.
+    pub disk: u64,
+}
+
+impl Default for ReceiveLimits {
+    /// The largest preprocessed units of real projects are tens of MiB (a big C++ unit with
+    /// Boost or Eigen, an amalgamation such as sqlite3.c at 9 MiB); 256 MiB per body leaves
+    /// room. A protocol-3 request ships a unit's headers, each usually small.
+    fn default() -> Self {
+        ReceiveLimits {
+            max_input: 256 << 20,
+            max_request: 512 << 20,
+            memory: 256 << 20,
+            disk: 2 << 30,
+        }
+    }
+}
+
+/// `SIZE` with an optional K, M or G suffix (powers of 1024).
+pub fn parse_size(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let (num, shift) = match v.char_indices().last()? {
+        (i, 'k' | 'K') => (&v[..i], 10),
+        (i, 'm' | 'M') => (&v[..i], 20),
+        (i, 'g' | 'G') => (&v[..i], 30),
+        _ => (v, 0),
+    };
+    let n: u64 = num.parse().ok()?;
+    n.checked_mul(1u64 << shift).filter(|n| *n > 0)
+}
+
 /// The typed configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -194,6 +246,7 @@ pub struct Config {
     pub oom_score_adj: Option<i32>,
     /// The secure transport, when `--auth-keys` is given.
     pub secure: Option<SecureOptions>,
+    pub receive: ReceiveLimits,
 }
 
 /// What parsing the command line decided.
@@ -350,6 +403,7 @@ fn to_config(o: Options) -> Result<Config, OptionError> {
     let secs = |v: Option<i64>| v.filter(|s| *s > 0).map(|s| Duration::from_secs(s as u64));
     let main_port = port(o.port, dcc_common::DEFAULT_PORT)?;
     let secure = secure_options(&o, main_port)?;
+    let receive = receive_limits(&o)?;
     Ok(Config {
         mode,
         allow,
@@ -373,7 +427,28 @@ fn to_config(o: Options) -> Result<Config, OptionError> {
         sysroot: o.sysroot,
         oom_score_adj: o.oom_score_adj,
         secure,
+        receive,
     })
+}
+
+fn receive_limits(o: &Options) -> Result<ReceiveLimits, OptionError> {
+    let d = ReceiveLimits::default();
+    let size = |v: &Option<String>, name: &str, default: u64| match v {
+        None => Ok(default),
+        Some(s) => parse_size(s)
+            .ok_or_else(|| OptionError::new(format!("{name}: bad size \"{s}\" (e.g. 64M, 2G)"))),
+    };
+    let r = ReceiveLimits {
+        max_input: size(&o.max_input_size, "--max-input-size", d.max_input)?,
+        max_request: size(&o.max_request_size, "--max-request-size", d.max_request)?,
+        memory: size(&o.receive_memory, "--receive-memory", d.memory)?,
+        disk: size(&o.receive_disk, "--receive-disk", d.disk)?,
+    };
+    // A body's wire length is a u32; bigger limits mean nothing.
+    if r.max_input > u64::from(u32::MAX) {
+        return Err(OptionError::new("--max-input-size: at most 4G"));
+    }
+    Ok(r)
 }
 
 /// `--auth-keys` turns the secure transport on; the other secure options need it, and it
@@ -433,6 +508,9 @@ pub struct ServerEnv {
     pub defer_accept: bool,
     /// `DISTCC_IO_TIMEOUT` seconds (default 300).
     pub io_timeout: Duration,
+    /// `DISTCC_RS_HEADER_TIMEOUT` seconds (default 30): a request's header must be complete
+    /// this long after the connection is accepted (issue 10; [`crate::admit`]).
+    pub header_timeout: Duration,
     /// `DISTCC_RS_WHITELIST_DIR`: colon-separated whitelist directories replacing the built-in
     /// `/usr/lib/distcc` (ours: for tests and non-standard prefixes).
     pub whitelist_dirs: Vec<PathBuf>,
@@ -453,6 +531,13 @@ impl ServerEnv {
             Some(v) => match v.trim().parse::<i64>() {
                 Ok(n) if n > 0 => Duration::from_secs(n as u64),
                 _ => return Err(OptionError::new("Bad DISTCC_IO_TIMEOUT value")),
+            },
+        };
+        let header_timeout = match env.var("DISTCC_RS_HEADER_TIMEOUT") {
+            None => Duration::from_secs(30),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if n > 0 => Duration::from_secs(n),
+                _ => return Err(OptionError::new("Bad DISTCC_RS_HEADER_TIMEOUT value")),
             },
         };
         let whitelist_dirs = match env.var("DISTCC_RS_WHITELIST_DIR") {
@@ -476,6 +561,7 @@ impl ServerEnv {
                 .unwrap_or_else(|| PathBuf::from("/tmp")),
             defer_accept: env.bool_or("DISTCC_TCP_DEFER_ACCEPT", true),
             io_timeout,
+            header_timeout,
             whitelist_dirs,
         })
     }
@@ -606,6 +692,34 @@ mod tests {
             msg(&["--auth-keys", "a", "--host-key", "k", "--secure-port", "0"])
                 .contains("out of range")
         );
+    }
+
+    #[test]
+    fn receive_limits_parse() {
+        assert_eq!(run(&[]).unwrap().receive, ReceiveLimits::default());
+        let c = run(&[
+            "--max-input-size",
+            "64M",
+            "--max-request-size=1G",
+            "--receive-memory",
+            "512k",
+            "--receive-disk",
+            "1048576",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.receive,
+            ReceiveLimits {
+                max_input: 64 << 20,
+                max_request: 1 << 30,
+                memory: 512 << 10,
+                disk: 1 << 20,
+            }
+        );
+        assert!(run(&["--receive-disk", "lots"]).is_err());
+        assert!(run(&["--receive-disk", "0"]).is_err());
+        assert!(run(&["--max-input-size", "5G"]).is_err());
+        assert_eq!(parse_size("99999999999999G"), None);
     }
 
     #[test]

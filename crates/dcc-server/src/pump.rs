@@ -11,6 +11,9 @@
 //!   the server (that is how the include server hands over `/usr/include`: a run of `../`
 //!   climbing back to the server's real directory). Any other target is refused.
 //!
+//! - no name or link target may make gcc or clang load a precompiled header
+//!   ([`dcc_args::filename::is_pch_path`]: `.gch`, `.pch`, `.pcm`, a `NAME.gch/` directory).
+//!
 //! The compiler reads through those links, which is the point: system headers come from the
 //! server's own toolchain. Nothing else outside the job's directory is reachable through the
 //! tree we build.
@@ -18,7 +21,13 @@
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
+use dcc_args::filename::is_pch_path;
 use dcc_proto::FileEntry;
+
+/// Most components in a `NAME` or `CDIR`. Real trees are a few dozen levels deep; distcc has no
+/// bound, and a `NAME` 2000 directories deep (about 4 KB) made the daemon create, and then fail
+/// to remove, a tree that deep (issue 10). Checked before any directory is made.
+pub const MAX_DEPTH: usize = 128;
 
 /// Where a `LINK` may lead outside the root: the server's system include directories.
 pub const SYSTEM_INCLUDE_PREFIXES: &[&str] = &[
@@ -39,8 +48,12 @@ pub enum PumpError {
     BadLink { name: String, target: String },
     #[error("refusing to write {0:?} through a symbolic link")]
     ThroughLink(String),
+    #[error("{0:?} is a precompiled header name: the compiler would load it as trusted memory")]
+    Pch(String),
     #[error("duplicate file name {0:?}")]
     Duplicate(String),
+    #[error("file name {name:?} is {depth} directories deep, over the limit of {MAX_DEPTH}")]
+    TooDeep { name: String, depth: usize },
     #[error("working directory {0:?} is not a clean absolute path")]
     BadCwd(String),
     #[error("failed to create {path}: {source}")]
@@ -96,8 +109,20 @@ fn is_system_include(abs: &[String]) -> bool {
         || (abs.len() >= 3 && abs[0] == "usr" && abs[2] == "include") // /usr/<triple>/include
 }
 
-/// Create the directories of `parts` below `root`, refusing to pass through a link.
+/// A client's name as an error shows it: at most 200 characters (a `NAME` may be 128 KiB).
+fn shown(name: &str) -> String {
+    name.chars().take(200).collect()
+}
+
+/// Create the directories of `parts` below `root`, refusing to pass through a link or to go
+/// deeper than [`MAX_DEPTH`].
 fn make_dirs(root: &Path, parts: &[&str], name: &str) -> Result<PathBuf, PumpError> {
+    if parts.len() >= MAX_DEPTH {
+        return Err(PumpError::TooDeep {
+            name: shown(name),
+            depth: parts.len() + 1,
+        });
+    }
     let mut p = root.to_path_buf();
     for part in parts {
         p.push(part);
@@ -116,63 +141,118 @@ fn make_dirs(root: &Path, parts: &[&str], name: &str) -> Result<PathBuf, PumpErr
     Ok(p)
 }
 
-/// Write one entry of the client's tree under `root`.
-pub fn write_entry(root: &Path, entry: &FileEntry) -> Result<(), PumpError> {
-    let name = entry.name();
-    let parts = clean_components(name).ok_or_else(|| PumpError::BadName(name.to_owned()))?;
-    let Some((last, dirs)) = parts.split_last() else {
-        return Err(PumpError::BadName(name.to_owned()));
+/// Check a `NAME` (and a link's target) and make its directories: the path to create, the
+/// directories on the way (client components), and the last component.
+fn place<'a>(
+    root: &Path,
+    name: &'a str,
+    link_target: Option<&str>,
+) -> Result<(PathBuf, Vec<&'a str>, &'a str), PumpError> {
+    let mut parts = clean_components(name).ok_or_else(|| PumpError::BadName(shown(name)))?;
+    let Some(last) = parts.pop() else {
+        return Err(PumpError::BadName(shown(name)));
     };
-    let dir = make_dirs(root, dirs, name)?;
+    // gcc loads `H.gch` (or any file in a `H.gch/` directory) instead of the header `H`, and
+    // trusts the pointers in it: nothing shipped may carry such a name, nor lead to one.
+    if is_pch_path(name) || link_target.is_some_and(is_pch_path) {
+        return Err(PumpError::Pch(shown(name)));
+    }
+    let dir = make_dirs(root, &parts, name)?;
     let path = dir.join(last);
     if std::fs::symlink_metadata(&path).is_ok() {
-        return Err(PumpError::Duplicate(name.to_owned()));
+        return Err(PumpError::Duplicate(shown(name)));
     }
-    let io = |source| PumpError::Io {
-        path: name.to_owned(),
-        source,
-    };
+    Ok((path, parts, last))
+}
+
+/// Create the file `name` of the client's tree under `root`, for its contents to be written
+/// into. `None` for the include server's directory placeholder (`forcing_technique_271828`
+/// with no contents): its directory is made, nothing else.
+pub fn create_file(
+    root: &Path,
+    name: &str,
+    empty: bool,
+) -> Result<Option<std::fs::File>, PumpError> {
+    let (path, _, last) = place(root, name, None)?;
+    if last == "forcing_technique_271828" && empty {
+        return Ok(None);
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map(Some)
+        .map_err(|source| PumpError::Io {
+            path: shown(name),
+            source,
+        })
+}
+
+/// Write one entry of the client's tree under `root`.
+pub fn write_entry(root: &Path, entry: &FileEntry) -> Result<(), PumpError> {
     match entry {
-        FileEntry::File { contents, .. } => {
-            // The include server's directory placeholder: make the directory, write nothing.
-            if *last == "forcing_technique_271828" && contents.is_empty() {
-                return Ok(());
-            }
+        FileEntry::File { name, contents } => {
             use std::io::Write;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-                .map_err(io)?;
-            f.write_all(contents).map_err(io)?;
+            if let Some(mut f) = create_file(root, name, contents.is_empty())? {
+                f.write_all(contents).map_err(|source| PumpError::Io {
+                    path: shown(name),
+                    source,
+                })?;
+            }
+            Ok(())
         }
-        FileEntry::Link { target, .. } => {
-            let resolved = resolve_link(dirs, target);
-            let inside = !target.starts_with('/') && !escapes(dirs.len(), target);
-            // distcc prefixes an absolute target with the root; such a target then stays
-            // inside the client's tree.
-            let fs_target: PathBuf = if target.starts_with('/') {
-                if clean_components(target).is_none() {
-                    return Err(PumpError::BadLink {
-                        name: name.to_owned(),
-                        target: target.clone(),
-                    });
-                }
-                root.join(target.trim_start_matches('/'))
-            } else if inside {
-                PathBuf::from(target)
-            } else if is_system_include(&resolved) {
-                PathBuf::from(format!("/{}", resolved.join("/")))
-            } else {
-                return Err(PumpError::BadLink {
-                    name: name.to_owned(),
-                    target: target.clone(),
-                });
-            };
-            std::os::unix::fs::symlink(&fs_target, &path).map_err(io)?;
+        FileEntry::Link { name, target } => write_link(root, name, target),
+    }
+}
+
+/// Write the link `name -> target` of the client's tree under `root`.
+pub fn write_link(root: &Path, name: &str, target: &str) -> Result<(), PumpError> {
+    let bad = || PumpError::BadLink {
+        name: shown(name),
+        target: shown(target),
+    };
+    // `..` only as a leading run: after a name it would climb out of whatever that name is
+    // on disk, maybe a link already written (`inc -> ../../usr/include`, then
+    // `r -> inc/../..` is the server's `/`), which the lexical checks below cannot see. The
+    // leading run climbs from the link's own directory, which is a real directory made by us.
+    if !target.starts_with('/') && climbs_after_a_name(target) {
+        return Err(bad());
+    }
+    let (path, dirs, _) = place(root, name, Some(target))?;
+    let resolved = resolve_link(&dirs, target);
+    let inside = !target.starts_with('/') && !escapes(dirs.len(), target);
+    // distcc prefixes an absolute target with the root; such a target then stays inside the
+    // client's tree.
+    let fs_target: PathBuf = if target.starts_with('/') {
+        if clean_components(target).is_none() {
+            return Err(bad());
+        }
+        root.join(target.trim_start_matches('/'))
+    } else if inside {
+        PathBuf::from(target)
+    } else if is_system_include(&resolved) {
+        PathBuf::from(format!("/{}", resolved.join("/")))
+    } else {
+        return Err(bad());
+    };
+    std::os::unix::fs::symlink(&fs_target, &path).map_err(|source| PumpError::Io {
+        path: shown(name),
+        source,
+    })
+}
+
+/// Whether a `..` in `target` follows a normal component (`a/..`, `inc/../..`, `./x/..`).
+fn climbs_after_a_name(target: &str) -> bool {
+    let mut named = false;
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if named => return true,
+            ".." => {}
+            _ => named = true,
         }
     }
-    Ok(())
+    false
 }
 
 /// Whether a relative `target` in a directory `depth` levels below the root climbs above it.
@@ -339,6 +419,47 @@ mod tests {
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("root")]);
         assert!(make_cwd(&root, "/a/../..").is_err());
+    }
+
+    /// Hole 1 of issue 10: the exact `NAME` is refused before any directory is made.
+    #[test]
+    fn a_name_2000_directories_deep_is_refused_before_any_mkdir() {
+        let root = tempfile::tempdir().unwrap();
+        let name = format!("/src/{}f", "d/".repeat(2000));
+        assert!(matches!(
+            write_entry(root.path(), &file(&name, b"int x;")),
+            Err(PumpError::TooDeep { depth: 2002, .. })
+        ));
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+        assert!(matches!(
+            make_cwd(root.path(), &format!("/{}", "d/".repeat(200))),
+            Err(PumpError::TooDeep { .. })
+        ));
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+        // The deepest allowed name is written.
+        let ok = format!("/{}f", "d/".repeat(MAX_DEPTH - 1));
+        write_entry(root.path(), &file(&ok, b"int x;")).unwrap();
+    }
+
+    /// Issue 10, weakness 6: a second link climbing through the first reached the server's `/`.
+    #[test]
+    fn a_link_may_not_climb_through_another_link() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        write_entry(r, &link("/src/inc", "../../../../../../usr/include")).unwrap();
+        assert!(matches!(
+            write_entry(r, &link("/src/r", "inc/../..")),
+            Err(PumpError::BadLink { .. })
+        ));
+        assert!(!r.join("src/r").exists());
+        // In the other order too: the first link may not anticipate the second.
+        assert!(matches!(
+            write_entry(r, &link("/src/s", "later/../..")),
+            Err(PumpError::BadLink { .. })
+        ));
+        // Leading climbs and plain descents still work.
+        write_entry(r, &link("/src/a/b/up", "../../inc")).unwrap();
+        write_entry(r, &link("/src/down", "inc/stdio.h")).unwrap();
     }
 
     #[test]

@@ -23,6 +23,7 @@ use dcc_secure::{AuthorizedKeys, PrivateKey, PublicKey, Verdict};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
 use crate::access::client_name;
+use crate::admit::{Admission, HELLO_TIMEOUT};
 use crate::exec::Runner;
 use crate::job;
 use crate::metrics::RefusalReason;
@@ -123,16 +124,18 @@ pub async fn serve<R, I, O>(
     mut input: I,
     output: O,
     peer: Option<SocketAddr>,
+    admission: Option<Admission>,
 ) where
     R: Runner,
     I: AsyncRead + Unpin + Send,
     O: AsyncWrite + Unpin + Send,
 {
     let Some(gate) = gate else {
-        return job::serve(srv, input, output, peer).await;
+        return job::serve(srv, input, output, peer, admission).await;
     };
     let client = client_name(peer);
-    let timeout = srv.env.io_timeout;
+    // Short: a peer without a key must not hold its place long (crate::admit).
+    let timeout = srv.env.io_timeout.min(HELLO_TIMEOUT);
     let refuse = |why: &str| {
         srv.metrics.refused(RefusalReason::Access);
         srv.live.failed(&client, "", "AUTH", why);
@@ -181,7 +184,7 @@ pub async fn serve<R, I, O>(
                 return;
             }
             let input = std::io::Cursor::new(prefix).chain(input);
-            job::serve(srv, input, output, peer).await;
+            job::serve(srv, input, output, peer, admission).await;
         }
         Sniffed::Secure => {
             let mut comment = String::new();
@@ -231,7 +234,7 @@ pub async fn serve<R, I, O>(
                 "secure session from {client}: key {} {comment}",
                 accepted.client
             );
-            job::serve(srv, accepted.reader, accepted.writer, peer).await;
+            job::serve(srv, accepted.reader, accepted.writer, peer, admission).await;
         }
     }
 }

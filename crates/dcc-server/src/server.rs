@@ -7,6 +7,8 @@ use dcc_proto::Limits;
 use tokio::sync::{Semaphore, watch};
 
 use crate::access::AllowList;
+use crate::admit::Admissions;
+use crate::budget::Budget;
 use crate::compiler::CompilerPolicy;
 use crate::exec::Runner;
 use crate::live::Live;
@@ -22,7 +24,14 @@ pub struct Server<R: Runner> {
     pub env: ServerEnv,
     pub allow: Option<AllowList>,
     pub compilers: CompilerPolicy,
+    /// Limits on what a request may carry (from [`crate::options::ReceiveLimits`]).
     pub limits: Limits,
+    /// The daemon-wide memory and disk budget for bodies being received.
+    pub budget: Budget,
+    /// Unfinished requests per client address ([`crate::admit`]).
+    pub admissions: Arc<Admissions>,
+    /// Requests read at once, daemon-wide ([`Server::intake_limit`]).
+    pub intake: Semaphore,
     /// `--jobs`: compiles running at once.
     pub jobs: Semaphore,
     pub stats: Stats,
@@ -51,9 +60,12 @@ impl<R: Runner> Server<R> {
         let (tx, rx) = watch::channel(false);
         let jobs = cfg.jobs;
         let srv = Server {
+            admissions: Arc::default(),
+            intake: Semaphore::new(intake_limit(jobs)),
             allow,
             compilers,
-            limits: Limits::default(),
+            limits: request_limits(&cfg.receive),
+            budget: Budget::new(cfg.receive.memory, cfg.receive.disk),
             jobs: Semaphore::new(jobs),
             stats: Stats::new(jobs),
             metrics: Metrics::new(jobs),
@@ -77,6 +89,46 @@ impl<R: Runner> Server<R> {
     /// bounds the memory and descriptors of queued clients; the rest wait in the kernel's
     /// listen backlog, as they do with distcc's pre-forked workers.
     pub fn intake_limit(&self) -> usize {
-        (self.cfg.jobs.saturating_mul(4)).clamp(32, 1024)
+        intake_limit(self.cfg.jobs)
+    }
+}
+
+fn intake_limit(jobs: usize) -> usize {
+    jobs.saturating_mul(4).clamp(32, 1024)
+}
+
+/// The decoder's limits for requests: the defaults for headers; bodies per `--max-input-size`
+/// and `--max-request-size`. On the wire a body may be a little longer than decoded: LZO's
+/// worst case for incompressible data is n + n/16 + 67 bytes.
+pub fn request_limits(r: &crate::options::ReceiveLimits) -> Limits {
+    let wire = r.max_input + r.max_input / 16 + 1024;
+    Limits {
+        max_body: u32::try_from(wire).unwrap_or(u32::MAX),
+        max_decompressed: usize::try_from(r.max_input).unwrap_or(usize::MAX),
+        max_total: r.max_request,
+        ..Limits::default()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::exec::ProcessRunner;
+
+    /// A server with default options that allows 127.0.0.0/8.
+    pub(crate) fn test_server() -> Arc<Server<ProcessRunner>> {
+        let cfg = match crate::options::parse(["distccd", "--allow", "127.0.0.0/8", "-j", "2"]) {
+            Ok(crate::options::Parsed::Run(c)) => *c,
+            _ => panic!("options"),
+        };
+        let env = ServerEnv::from_env(&dcc_common::MapEnv::new()).unwrap();
+        let allow = cfg.allow.clone();
+        let compilers = CompilerPolicy {
+            insecure: false,
+            whitelist_dirs: Vec::new(),
+            cmdlist: None,
+            path: String::new(),
+        };
+        Server::new(cfg, env, allow, compilers, ProcessRunner, 0).0
     }
 }

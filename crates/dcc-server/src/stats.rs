@@ -221,7 +221,10 @@ impl Stats {
             }
         };
         let mut s = String::with_capacity(1024);
-        s.push_str("HTTP/1.0 200 OK\nContent-Type: text/plain\nConnection: close\n\n");
+        // nosniff: a browser must not take a client-supplied name in the page for HTML.
+        s.push_str(
+            "HTTP/1.0 200 OK\nContent-Type: text/plain\nX-Content-Type-Options: nosniff\nConnection: close\n\n",
+        );
         s.push_str("argv /distccd\n<distccstats>\n");
         let _ = writeln!(s, "dcc_tcp_accept {}", self.accepted_count());
         for (name, r) in [
@@ -356,12 +359,12 @@ mod tests {
         s.tick();
         let page = s.distcc_page(Path::new("/tmp"));
         assert!(page.starts_with(
-            "HTTP/1.0 200 OK\nContent-Type: text/plain\nConnection: close\n\nargv /distccd\n<distccstats>\n"
+            "HTTP/1.0 200 OK\nContent-Type: text/plain\nX-Content-Type-Options: nosniff\nConnection: close\n\nargv /distccd\n<distccstats>\n"
         ));
         assert!(!page.contains('\r'));
         let keys: Vec<&str> = page
             .lines()
-            .skip(6)
+            .skip(7)
             .take_while(|l| *l != "</distccstats>")
             .map(|l| l.split(' ').next().unwrap())
             .collect();

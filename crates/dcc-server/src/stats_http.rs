@@ -79,7 +79,7 @@ pub fn route(request: &[u8]) -> Route {
 
 fn http(content_type: &str, body: &str) -> String {
     format!(
-        "HTTP/1.0 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.0 200 OK\r\nContent-Type: {content_type}\r\nX-Content-Type-Options: nosniff\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
 }
@@ -113,6 +113,16 @@ struct Status<'a> {
     counters: Counters,
     jobs: Vec<JobView>,
     recent_failures: Vec<Failure>,
+    /// The daemon-wide budget for request bodies being received (crate::budget), in bytes.
+    receive: Receive,
+}
+
+#[derive(Debug, Serialize)]
+struct Receive {
+    memory_in_use: u64,
+    memory_budget: u64,
+    disk_in_use: u64,
+    disk_budget: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -146,6 +156,16 @@ pub fn status_json<R: Runner>(srv: &Server<R>) -> String {
         },
         jobs: srv.live.jobs(),
         recent_failures: srv.live.recent(),
+        receive: {
+            let (memory_in_use, disk_in_use) = srv.budget.in_use();
+            let (memory_budget, disk_budget) = srv.budget.totals();
+            Receive {
+                memory_in_use,
+                memory_budget,
+                disk_in_use,
+                disk_budget,
+            }
+        },
     };
     serde_json::to_string_pretty(&status).unwrap_or_else(|_| "{}".into())
 }

@@ -200,3 +200,172 @@ fn pump_escapes_are_refused_and_nothing_lands_outside() {
     let ex = exchange(d.addr(), &pump_request(&cwd, &[], files), T);
     assert_eq!(decode_reply(&ex.reply, 3).unwrap().status, 0);
 }
+
+/// Wait for the daemon's TMPDIR to be empty (a job directory goes just after the reply).
+fn assert_tmp_clean(w: &World) {
+    for _ in 0..300 {
+        if w.tmp_leftovers().is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("left in TMPDIR: {:?}", w.tmp_leftovers());
+}
+
+/// Issue 10, hole 1: a `NAME` 2000 directories deep compiled, then the daemon died of a stack
+/// overflow removing the job's directory (every job in flight with it), leaving the tree.
+#[test]
+fn hole1_a_name_2000_directories_deep_is_refused_and_the_daemon_lives() {
+    let w = World::new();
+    let d = Daemon::ours(&w);
+    let (cwd, mut files) = tree(&w);
+    files.push(FileEntry::File {
+        name: format!("/src/{}f", "d/".repeat(2000)),
+        contents: b"int f;\n".to_vec(),
+    });
+    let ex = exchange(d.addr(), &pump_request(&cwd, &[], files.clone()), T);
+    let r = decode_reply(&ex.reply, 3).expect("a refusal");
+    assert_eq!(r.status, 113 << 8);
+    let serr = String::from_utf8_lossy(&r.stderr);
+    assert!(serr.contains("directories deep"), "{serr}");
+    assert_tmp_clean(&w);
+    files.pop();
+    let ex = exchange(d.addr(), &pump_request(&cwd, &[], files), T);
+    assert_eq!(decode_reply(&ex.reply, 3).unwrap().status, 0);
+    assert_tmp_clean(&w);
+}
+
+/// Issue 10, hole 1: job directories a killed daemon left behind are removed when the next
+/// daemon starts (here a tree 100 levels deep, kept with DISTCC_SAVE_TEMPS, then SIGKILL).
+#[test]
+fn hole1_leftover_job_directories_are_swept_at_start_up() {
+    let w = World::new();
+    let opts = dcc_testkit::daemon::DaemonOptions::new(dcc_testkit::DaemonKind::Ours)
+        .env("DISTCC_SAVE_TEMPS", "1");
+    let mut d = dcc_testkit::Daemon::start(&w, opts);
+    let (cwd, mut files) = tree(&w);
+    files.push(FileEntry::File {
+        name: format!("/src/{}f", "d/".repeat(100)),
+        contents: b"int f;\n".to_vec(),
+    });
+    let ex = exchange(d.addr(), &pump_request(&cwd, &[], files.clone()), T);
+    assert_eq!(decode_reply(&ex.reply, 3).unwrap().status, 0);
+    d.wait_log("COMPILE_OK", 1);
+    assert_eq!(w.tmp_leftovers().len(), 1, "the job directory is kept");
+    d.signal(libc::SIGKILL);
+    assert!(d.wait(Duration::from_secs(10)).is_some());
+    let d2 = Daemon::ours(&w);
+    assert!(w.tmp_leftovers().is_empty(), "{:?}", w.tmp_leftovers());
+    assert!(d2.log_text().contains("left in"), "{}", d2.log_text());
+    files.pop();
+    let ex = exchange(d2.addr(), &pump_request(&cwd, &[], files), T);
+    assert_eq!(decode_reply(&ex.reply, 3).unwrap().status, 0);
+    assert_tmp_clean(&w);
+}
+
+/// Issue 10, hole 3: a client shipped `a.h.gch` beside `a.h`; cc1 loaded it instead of the
+/// header (a PCH is a raw image of cc1's memory; a corrupted one crashes cc1). Refused, as are
+/// a `NAME.gch/` directory, clang's `.pch` and a link to a `.gch`.
+#[test]
+fn hole3_precompiled_headers_from_the_client_are_refused() {
+    let w = World::new();
+    let d = Daemon::ours(&w);
+    let (cwd, files) = tree(&w);
+    let garbage = b"gpch\x01\x02corrupted image of cc1's heap".to_vec();
+    let cases: Vec<FileEntry> = vec![
+        FileEntry::File {
+            name: format!("{cwd}/inc/a.h.gch"),
+            contents: garbage.clone(),
+        },
+        FileEntry::File {
+            name: format!("{cwd}/inc/a.h.gch/x86_64.gch"),
+            contents: garbage.clone(),
+        },
+        FileEntry::File {
+            name: format!("{cwd}/inc/a.h.pch"),
+            contents: garbage.clone(),
+        },
+        FileEntry::Link {
+            name: format!("{cwd}/inc/b.h"),
+            target: "a.h.gch".into(),
+        },
+    ];
+    for (i, bad) in cases.into_iter().enumerate() {
+        let mut all = files.clone();
+        all.push(bad);
+        let ex = exchange(d.addr(), &pump_request(&cwd, &["-H"], all), T);
+        let r = decode_reply(&ex.reply, 3).unwrap_or_else(|e| panic!("case {i}: {e}"));
+        assert_eq!(r.status, 113 << 8, "case {i}");
+        let serr = String::from_utf8_lossy(&r.stderr);
+        assert!(serr.contains("precompiled header"), "case {i}: {serr}");
+        assert!(
+            !serr.contains("a.h.gch\n"),
+            "case {i}: cc1 must not have run: {serr}"
+        );
+        assert_tmp_clean(&w);
+    }
+    let ex = exchange(d.addr(), &pump_request(&cwd, &[], files), T);
+    assert_eq!(decode_reply(&ex.reply, 3).unwrap().status, 0);
+    assert_tmp_clean(&w);
+}
+
+/// Issue 10, weakness 6: `LINK /src/inc -> ../../../../../../usr/include`, then
+/// `LINK /src/r -> inc/../..` passed the lexical checks, and `-I/src/r/etc` read the server's
+/// `/etc` through `/`. The second link is refused.
+#[test]
+fn weakness6_a_link_chain_to_the_servers_root_is_refused() {
+    let w = World::new();
+    let d = Daemon::ours(&w);
+    let (cwd, files) = tree(&w);
+    let mut all = files.clone();
+    all.push(FileEntry::Link {
+        name: "/src/inc".into(),
+        target: "../../../../../../usr/include".into(),
+    });
+    all.push(FileEntry::Link {
+        name: "/src/r".into(),
+        target: "inc/../..".into(),
+    });
+    let ex = exchange(d.addr(), &pump_request(&cwd, &["-I/src/r/etc"], all), T);
+    let r = decode_reply(&ex.reply, 3).expect("a refusal");
+    assert_eq!(r.status, 113 << 8);
+    let serr = String::from_utf8_lossy(&r.stderr);
+    assert!(serr.contains("inc/../.."), "{serr}");
+    assert_tmp_clean(&w);
+    let ex = exchange(d.addr(), &pump_request(&cwd, &[], files), T);
+    assert_eq!(decode_reply(&ex.reply, 3).unwrap().status, 0);
+    assert_tmp_clean(&w);
+}
+
+/// Issue 10, weakness 7: the compiler's messages named the job's server paths
+/// (`.../distccd_XXXXXX/root/...`); they name the client's, as the object and .d do.
+#[test]
+fn weakness7_serr_names_the_clients_paths() {
+    let w = World::new();
+    let d = Daemon::ours(&w);
+    let (cwd, mut files) = tree(&w);
+    let m = "#include \"b.h\"\nint main(void) { return 0; }\n";
+    files[0] = FileEntry::File {
+        name: format!("{cwd}/m.c"),
+        contents: m.as_bytes().to_vec(),
+    };
+    files.push(FileEntry::File {
+        name: format!("{cwd}/inc/b.h"),
+        contents: b"#error boom\n".to_vec(),
+    });
+    let inc = format!("-I{cwd}/inc");
+    let ex = exchange(d.addr(), &pump_request(&cwd, &[&inc], files), T);
+    let r = decode_reply(&ex.reply, 3).expect("reply");
+    assert_eq!(r.status, 1 << 8);
+    let serr = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        serr.contains(&format!("{cwd}/inc/b.h:1:2: error")),
+        "{serr}"
+    );
+    assert!(!serr.contains("distccd_"), "a server path in SERR: {serr}");
+    assert!(
+        !serr.contains(&*w.path("tmp").to_string_lossy()),
+        "the daemon's TMPDIR in SERR: {serr}"
+    );
+    assert_tmp_clean(&w);
+}

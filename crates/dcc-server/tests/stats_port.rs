@@ -54,6 +54,16 @@ fn metrics_status_and_distccs_page() {
 
     let m = get(&d, "/metrics");
     assert!(m.starts_with("HTTP/1.0 200 OK\r\n"), "{m}");
+    // Issue 10, weakness 7: no page of the stats port may be sniffed as another type.
+    for path in ["/metrics", "/status.json", "/ui", "/"] {
+        let page = get(&d, path);
+        let head = page.split("\n\n").next().unwrap_or_default();
+        let head = head.split("\r\n\r\n").next().unwrap_or_default();
+        assert!(
+            head.contains("X-Content-Type-Options: nosniff"),
+            "{path}: {head}"
+        );
+    }
     let text = body(&m);
     for needle in [
         "distccd_jobs_total{result=\"compile_ok\"} 1",
@@ -89,6 +99,11 @@ fn metrics_status_and_distccs_page() {
     assert_eq!(v["counters"]["compile_ok"], 1);
     assert_eq!(v["counters"]["compile_error"], 1);
     assert_eq!(v["max_jobs"], 3);
+    // The receive budget (issue 10): the defaults, nothing held once the jobs are done.
+    assert_eq!(v["receive"]["disk_budget"], 2u64 << 30);
+    assert_eq!(v["receive"]["memory_budget"], 256u64 << 20);
+    assert_eq!(v["receive"]["memory_in_use"], 0);
+    assert_eq!(v["receive"]["disk_in_use"], 0);
     let failures = v["recent_failures"].as_array().unwrap();
     assert_eq!(failures.len(), 2, "{failures:?}");
     let reasons: Vec<&str> = failures
@@ -104,7 +119,7 @@ fn metrics_status_and_distccs_page() {
     // distcc's page is unchanged for / and for a client that sends nothing.
     let p = get(&d, "/");
     assert!(p.starts_with(
-        "HTTP/1.0 200 OK\nContent-Type: text/plain\nConnection: close\n\nargv /distccd\n"
+        "HTTP/1.0 200 OK\nContent-Type: text/plain\nX-Content-Type-Options: nosniff\nConnection: close\n\nargv /distccd\n"
     ));
     assert!(p.contains("\ndcc_compile_ok 1\n"));
     let silent = exchange(

@@ -268,3 +268,20 @@ fn a_client_outside_allow_gets_nothing() {
     s.read_to_end(&mut reply).unwrap();
     assert_eq!(decode_reply(&reply, 1).unwrap().status, 0);
 }
+
+/// Issue 10, weakness 7: `-imultilib ..` and `-imultiarch ..` were accepted although their
+/// values are words, never paths (gcc joins them to include directories).
+#[test]
+fn weakness7_imultilib_and_imultiarch_dotdot_are_refused() {
+    let f = fixture();
+    for opt in ["-imultilib", "-imultiarch"] {
+        f.refused_with_reason(
+            2,
+            &["gcc", "-c", "x.c", "-o", "x.o", opt, ".."],
+            113,
+            "distccd refuses",
+        );
+    }
+    f.honest_client_is_served();
+    f.clean();
+}

@@ -15,6 +15,10 @@ complete -c distccd -l oom-score-adj -d 'write N to /proc/self/oom_score_adj (di
 complete -c distccd -l auth-keys -d 'authorized client keys: enables the secure transport (distcc-rs)' -r -F
 complete -c distccd -l host-key -d 'this daemon\'s private key for the secure transport (distcc-rs)' -r -F
 complete -c distccd -l secure-port -d 'also listen on PORT for the secure transport only (distcc-rs)' -r
+complete -c distccd -l max-input-size -d 'largest body after decompression: the .i, or one pump file (distcc-rs; K, M, G)' -r
+complete -c distccd -l max-request-size -d 'largest sum of one request\'s bodies after decompression (distcc-rs; K, M, G)' -r
+complete -c distccd -l receive-memory -d 'memory for decoding request bodies, all clients together (distcc-rs; K, M, G)' -r
+complete -c distccd -l receive-disk -d 'disk for received request bodies, all clients together (distcc-rs; K, M, G)' -r
 complete -c distccd -l help -d 'explain usage and exit'
 complete -c distccd -l version -d 'show version and exit'
 complete -c distccd -l allow-private -d 'allow the private (non-Internet) address ranges'

@@ -113,7 +113,8 @@ impl Check {
         let starts_alnum = v.starts_with(|c: char| c.is_ascii_alphanumeric());
         match self {
             Check::Text => true,
-            Check::Word => !v.is_empty() && chars(b"_.+:,-"),
+            // Never `.` or `..`: gcc joins some words to paths (`-imultilib ..` climbs a directory).
+            Check::Word => !v.is_empty() && chars(b"_.+:,-") && !v.bytes().all(|b| b == b'.'),
             Check::FlagName => starts_alnum && chars(b"_+-"),
             Check::Target => starts_alnum && chars(b"_.+:,=!-"),
             Check::Warning => chars(b"_+=#.-"),
@@ -616,6 +617,9 @@ mod tests {
         assert!(Check::Word.accepts("32:24"));
         assert!(!Check::Word.accepts("/tmp"));
         assert!(!Check::Word.accepts(""));
+        assert!(!Check::Word.accepts(".."));
+        assert!(!Check::Word.accepts("."));
+        assert!(Check::Word.accepts("x86_64-linux-gnu"));
         assert!(Check::FlagName.accepts("no-omit-frame-pointer"));
         assert!(!Check::FlagName.accepts("foo=bar"));
         assert!(!Check::FlagName.accepts(""));

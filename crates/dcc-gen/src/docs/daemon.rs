@@ -115,6 +115,11 @@ pub fn distccd() -> Page {
                         "Seconds to wait for a client's next bytes (default 300).",
                     ),
                     Item(
+                        "DISTCC_RS_HEADER_TIMEOUT",
+                        "Seconds from a connection to its complete request header (default 30), \
+                         however slowly it trickles in.",
+                    ),
+                    Item(
                         "DISTCC_TCP_DEFER_ACCEPT",
                         "0: do not set TCP_DEFER_ACCEPT on the listening socket.",
                     ),

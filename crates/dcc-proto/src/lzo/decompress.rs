@@ -19,6 +19,8 @@ pub fn decompress(input: &[u8], max_output: usize) -> Result<Vec<u8>, LzoError> 
         pos: 0,
         out: Vec::new(),
         limit: max_output,
+        count_only: false,
+        count: 0,
     };
     // Typical distcc payloads (preprocessed C, object files) expand 2-5x; start near that and
     // double as needed, never above the limit.
@@ -27,11 +29,30 @@ pub fn decompress(input: &[u8], max_output: usize) -> Result<Vec<u8>, LzoError> 
     Ok(dec.out)
 }
 
+/// The size [`decompress`] would produce for `input`, found by walking the block without
+/// writing a byte: a receiver can weigh the memory a block needs before it allocates any. The
+/// same checks (and errors) as [`decompress`].
+pub fn decompressed_len(input: &[u8], max_output: usize) -> Result<usize, LzoError> {
+    let mut dec = Decoder {
+        input,
+        pos: 0,
+        out: Vec::new(),
+        limit: max_output,
+        count_only: true,
+        count: 0,
+    };
+    dec.run()?;
+    Ok(dec.count)
+}
+
 struct Decoder<'a> {
     input: &'a [u8],
     pos: usize,
     out: Vec<u8>,
     limit: usize,
+    /// Count the output instead of writing it ([`decompressed_len`]).
+    count_only: bool,
+    count: usize,
 }
 
 impl Decoder<'_> {
@@ -154,15 +175,28 @@ impl Decoder<'_> {
         }
     }
 
-    /// Checks that `n` more output bytes fit under the limit, and makes room for them.
+    /// Output so far.
+    fn produced(&self) -> usize {
+        if self.count_only {
+            self.count
+        } else {
+            self.out.len()
+        }
+    }
+
+    /// Checks that `n` more output bytes fit under the limit, and makes room for them (when
+    /// counting, counts them instead: the caller then writes nothing).
     fn room(&mut self, n: usize) -> Result<(), LzoError> {
         let total = self
-            .out
-            .len()
+            .produced()
             .checked_add(n)
             .filter(|&t| t <= self.limit)
             .ok_or(LzoError::OutputLimit { limit: self.limit })?;
-        self.reserve_total(total);
+        if self.count_only {
+            self.count = total;
+        } else {
+            self.reserve_total(total);
+        }
         Ok(())
     }
 
@@ -176,13 +210,15 @@ impl Decoder<'_> {
             .filter(|&e| e <= self.input.len())
             .ok_or(LzoError::InputOverrun)?;
         self.room(n)?;
-        self.out.extend_from_slice(&self.input[self.pos..end]);
+        if !self.count_only {
+            self.out.extend_from_slice(&self.input[self.pos..end]);
+        }
         self.pos = end;
         Ok(())
     }
 
     fn copy_match(&mut self, distance: usize, length: usize) -> Result<(), LzoError> {
-        let available = self.out.len();
+        let available = self.produced();
         if distance > available {
             return Err(LzoError::LookBehindOverrun {
                 distance,
@@ -190,6 +226,9 @@ impl Decoder<'_> {
             });
         }
         self.room(length)?;
+        if self.count_only {
+            return Ok(());
+        }
         let start = available - distance;
         if distance == 1 {
             // A run of one repeated byte: common in object files (zero padding).

@@ -8,7 +8,8 @@
 //!
 //! - [`compress`] / [`compress_into`] (`compress.rs`): an LZO1X-1 style greedy encoder.
 //! - [`decompress`] (`decompress.rs`): a safe decoder for any LZO1X stream, capped at a caller
-//!   given output size, for bodies that come from the network.
+//!   given output size, for bodies that come from the network; [`decompressed_len`] walks a
+//!   block the same way and only counts, so a receiver can weigh a block before decoding it.
 //!
 //! # The format, as implemented
 //!
@@ -37,7 +38,7 @@ mod compress;
 mod decompress;
 
 pub use compress::{compress, compress_into};
-pub use decompress::decompress;
+pub use decompress::{decompress, decompressed_len};
 
 /// Why an LZO1X block could not be decoded.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

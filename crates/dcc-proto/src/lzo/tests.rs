@@ -1,7 +1,7 @@
 //! Tests for the LZO1X codec: hand-made streams for every instruction kind, error cases,
 //! round-trips, and a cross-check with the independent `lzo` crate's decoder.
 
-use super::{LzoError, compress, compress_into, decompress};
+use super::{LzoError, compress, compress_into, decompress, decompressed_len};
 use proptest::prelude::*;
 
 const EOS: [u8; 3] = [0x11, 0x00, 0x00];
@@ -484,6 +484,7 @@ proptest! {
     fn round_trip(data in data_strategy()) {
         let c = compress(&data);
         prop_assert_eq!(decompress(&c, data.len()), Ok(data.clone()));
+        prop_assert_eq!(decompressed_len(&c, data.len()), Ok(data.len()));
         prop_assert_eq!(reference_decode(&c, data.len()), data.clone());
         if !data.is_empty() {
             prop_assert_eq!(
@@ -495,6 +496,11 @@ proptest! {
 
     #[test]
     fn garbage_never_panics(data in proptest::collection::vec(any::<u8>(), 0..512), limit in 0usize..100_000) {
+        // Counting agrees with decoding, errors included.
+        prop_assert_eq!(
+            decompressed_len(&data, limit),
+            decompress(&data, limit).map(|o| o.len())
+        );
         if let Ok(out) = decompress(&data, limit) {
             prop_assert!(out.len() <= limit);
             prop_assert!(out.len() <= 255 * data.len());
@@ -506,6 +512,10 @@ proptest! {
         let mut c = compress(&data);
         let i = at.index(c.len());
         c[i] ^= x;
+        prop_assert_eq!(
+            decompressed_len(&c, data.len() * 2),
+            decompress(&c, data.len() * 2).map(|o| o.len())
+        );
         if let Ok(out) = decompress(&c, data.len() * 2) {
             prop_assert!(out.len() <= data.len() * 2);
         }
