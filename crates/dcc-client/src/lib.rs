@@ -100,9 +100,21 @@ pub fn run(argv: Vec<OsString>, env: &dyn Env, vars: ChildVars<'_>) -> i32 {
             0
         }
         Invocation::Concurrency => {
-            if let Some(list) = host_list_for_query(&cfg, env, "dcc_concurrency_level") {
-                print_stdout(&format!("{}\n", list.total_limit()));
-            }
+            // `make -j$(distcc -j)` must never become an unlimited `make -j`: with a list
+            // that does not parse, the slots of localhost alone (warned about on stderr).
+            let slots = match host_list_for_query(&cfg, env, "dcc_concurrency_level") {
+                Some(list) => list.total_limit(),
+                None => {
+                    let slots = hosts::local_only_limit();
+                    dcc_log!(
+                        Level::Warning,
+                        "dcc_concurrency_level",
+                        "printing {slots}, the slots of localhost alone, until DISTCC_HOSTS is fixed"
+                    );
+                    slots
+                }
+            };
+            print_stdout(&format!("{slots}\n"));
             0
         }
         Invocation::ScanIncludes => {
