@@ -28,8 +28,8 @@ use std::io::Write;
 use std::path::Path;
 
 use dcc_args::client::{
-    Compile, LocalReason, Scan, expand_preprocessor_options_with, fix_dependency_args, fqn_triple,
-    rewrite_compiler_for, scan_args, strip_local_args,
+    Compile, LocalReason, Scan, expand_preprocessor_options_with, fix_dependency_args, scan_args,
+    strip_local_args,
 };
 use dcc_common::{Env, ExitCode, Level, dcc_log, dcc_log_noname};
 use dcc_hosts::HostSpec;
@@ -42,7 +42,6 @@ use crate::exec::{ChildEnv, compile_local, critique, critique_raw, signal_name};
 use crate::hosts;
 use crate::output::open_output;
 use crate::placement::{JobState, Slots};
-use crate::probe::FsProbe;
 use crate::remote::{self, Outcome, Request};
 use crate::reply::{Received, Spool, reply_limits};
 use crate::verdict::{MESSAGE_HEAD, Verdict, classify, printable};
@@ -99,25 +98,7 @@ pub fn build(c: &Client<'_>, args: &[OsString]) -> i32 {
         }
         Ok(Scan::Distribute(compile)) => compile,
     };
-    if !c.cfg.no_rewrite_cross {
-        let probe = FsProbe {
-            path: c
-                .cfg
-                .path
-                .as_deref()
-                .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        };
-        let host = dcc_common::gnu_host();
-        let gcc_triple = option_env!("DCC_GCC_TRIPLE")
-            .map(str::to_owned)
-            .unwrap_or_else(|| fqn_triple(&host));
-        let (argv, notes) = rewrite_compiler_for(&compile.argv, &host, &gcc_triple, &probe);
-        for n in notes {
-            dcc_log!(Level::Debug, "dcc_rewrite_compiler", "{n}");
-        }
-        compile.argv = argv;
-    }
+    compile.argv = crate::probe::rewrite_compiler(&c.cfg, compile.argv);
     Job::new(c, compile, args, &argv).run()
 }
 

@@ -22,6 +22,7 @@
 //!
 //! Decisions and the ways we differ from distcc 3.4 are in docs/decisions/client.md.
 
+pub mod check;
 pub mod compile;
 pub mod config;
 pub mod conn;
@@ -125,6 +126,11 @@ pub fn run(argv: Vec<OsString>, env: &dyn Env, vars: ChildVars<'_>) -> i32 {
                  which this distcc does not implement"
             );
             ExitCode::DistccFailed.code()
+        }
+        Invocation::CheckHosts { compiler } => {
+            let compiler =
+                compiler.map_or_else(|| "gcc".into(), |c| c.to_string_lossy().into_owned());
+            check::run(&cfg, env, &compiler)
         }
         Invocation::Compile { args, masquerade } => {
             let code = compile_entry(cfg, env, &argv, args, masquerade, vars);
@@ -303,6 +309,7 @@ pub fn usage() -> String {
         "{}Usage:\n\
          \x20  distcc [COMPILER] [compile options] -o OBJECT -c SOURCE\n\
          \x20  distcc [--help|--version|--show-hosts|-j]\n\
+         \x20  distcc --check-hosts [COMPILER]\n\
          \n\
          Options:\n\
          \x20  COMPILER                   Defaults to \"cc\".\n\
@@ -311,6 +318,9 @@ pub fn usage() -> String {
          \x20  --show-hosts               Show host list, and exit.\n\
          \x20  -j                         Show the concurrency level, as calculated from\n\
          \x20                             the host list, and exit.\n\
+         \x20  --check-hosts [COMPILER]   Try a tiny compile with COMPILER (default gcc)\n\
+         \x20                             on every host; print a line per host with what\n\
+         \x20                             to fix; exit 1 unless all are fine.\n\
          \n\
          Environment variables (see the manual page for all of them):\n\
          \x20  DISTCC_HOSTS               The host list (see below).\n\
