@@ -341,6 +341,20 @@ mod tests {
         assert_eq!(got.chars().count(), IDENT_MAX + 3);
     }
 
+    proptest::proptest! {
+        /// Whatever object a helper returns: no panic, a bounded and printable string.
+        #[test]
+        fn any_object_gives_a_short_printable_ident(
+            junk: Vec<u8>,
+            ident: Vec<u8>,
+        ) {
+            let object = [junk.as_slice(), b"\0GCC: ", &ident, b"\0"].concat();
+            let got = compiler_ident(&object).unwrap_or_default();
+            proptest::prop_assert!(got.chars().count() <= IDENT_MAX * 10);
+            proptest::prop_assert_eq!(printable(&got), got.as_str());
+        }
+    }
+
     #[test]
     fn versions_are_compared() {
         let here: Result<String, String> = Ok("GCC: 12".into());
