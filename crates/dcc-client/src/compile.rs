@@ -28,8 +28,8 @@ use std::io::Write;
 use std::path::Path;
 
 use dcc_args::client::{
-    Compile, LocalReason, Scan, expand_preprocessor_options_with, fix_dependency_args, fqn_triple,
-    rewrite_compiler_for, scan_args, strip_local_args,
+    Compile, LocalReason, Scan, expand_preprocessor_options_with, fix_dependency_args, scan_args,
+    strip_local_args,
 };
 use dcc_common::{Env, ExitCode, Level, dcc_log, dcc_log_noname};
 use dcc_hosts::HostSpec;
@@ -42,8 +42,7 @@ use crate::exec::{ChildEnv, compile_local, critique, critique_raw, signal_name};
 use crate::hosts;
 use crate::output::open_output;
 use crate::placement::{JobState, Slots};
-use crate::probe::FsProbe;
-use crate::remote::{self, NO_ANSWER_HINT, Outcome, Request};
+use crate::remote::{self, Outcome, Request};
 use crate::reply::{Received, Spool, reply_limits};
 use crate::verdict::{MESSAGE_HEAD, Verdict, classify, printable};
 
@@ -99,25 +98,7 @@ pub fn build(c: &Client<'_>, args: &[OsString]) -> i32 {
         }
         Ok(Scan::Distribute(compile)) => compile,
     };
-    if !c.cfg.no_rewrite_cross {
-        let probe = FsProbe {
-            path: c
-                .cfg
-                .path
-                .as_deref()
-                .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        };
-        let host = dcc_common::gnu_host();
-        let gcc_triple = option_env!("DCC_GCC_TRIPLE")
-            .map(str::to_owned)
-            .unwrap_or_else(|| fqn_triple(&host));
-        let (argv, notes) = rewrite_compiler_for(&compile.argv, &host, &gcc_triple, &probe);
-        for n in notes {
-            dcc_log!(Level::Debug, "dcc_rewrite_compiler", "{n}");
-        }
-        compile.argv = argv;
-    }
+    compile.argv = crate::probe::rewrite_compiler(&c.cfg, compile.argv);
     Job::new(c, compile, args, &argv).run()
 }
 
@@ -181,6 +162,8 @@ struct Job<'c, 'e> {
     cpp_lock: Option<SlotLock>,
     /// The status of a remote compile error being retried locally.
     remote_ret: Option<i32>,
+    /// Hosts that failed this job before the one that compiled it (said once it succeeds).
+    failed_on: Vec<String>,
 }
 
 /// Where a failed job falls back from.
@@ -211,6 +194,7 @@ impl<'c, 'e> Job<'c, 'e> {
             source: None,
             cpp_lock: None,
             remote_ret: None,
+            failed_on: Vec::new(),
         }
     }
 
@@ -245,6 +229,11 @@ impl<'c, 'e> Job<'c, 'e> {
         };
         let mut usable = hosts::usable(list, cfg, Some(lock_dir));
         if usable.is_empty() {
+            let period = cfg.backoff_duration();
+            let now = std::time::SystemTime::now();
+            for note in events::backoff_notes(dir, lock_dir, list, period, now) {
+                dcc_log!(Level::Warning, "dcc_remove_disliked", "{note}");
+            }
             let why = events::no_host_reason(list);
             return self.fallback(list, Failure::none(hosts::no_host_code(list).code(), why));
         }
@@ -357,10 +346,16 @@ impl<'c, 'e> Job<'c, 'e> {
                     // What a helper sent may be in the message ("unexpected token").
                     let why = printable(&e.to_string()).into_owned();
                     dcc_log!(Level::Error, e.distcc_function(), "{why}");
-                    if e.is_no_answer() {
-                        dcc_log!(Level::Error, "dcc_r_result_header", "{NO_ANSWER_HINT}");
+                    match e.hint() {
+                        Some(h) if e.is_closed_unread() => {
+                            dcc_log!(Level::Error, "dcc_r_result_header", "{}: {h}", host.spec);
+                        }
+                        // distcc's own line, word for word.
+                        Some(h) => dcc_log!(Level::Error, "dcc_r_result_header", "{h}"),
+                        None => {}
                     }
                     self.dislike(lock_dir, host, &why);
+                    self.failed_on.push(host.spec.clone());
                     usable.remove(ci);
                     failures += 1;
                     last = Failure::from(host, e.exit_code().code(), false, why);
@@ -491,6 +486,7 @@ impl<'c, 'e> Job<'c, 'e> {
                     return self.fallback(list, Failure::from(host, code, false, why));
                 }
                 self.enjoy(host);
+                self.say_recovered(host);
                 pass_output(&mut r);
                 critique_raw(raw, "compile", &input, &host.spec, true)
             }
@@ -552,6 +548,27 @@ impl<'c, 'e> Job<'c, 'e> {
         }
     }
 
+    /// After an ERROR about a host, say where the job went instead, so that the error is not
+    /// the last word about a compile that worked.
+    fn say_recovered(&self, host: &HostSpec) {
+        if self.failed_on.is_empty() {
+            return;
+        }
+        let period = self.c.cfg.backoff_duration().as_secs();
+        let left_out = match period {
+            0 => String::new(),
+            p => format!("; left out for the next {p} s (DISTCC_BACKOFF_PERIOD)"),
+        };
+        dcc_log!(
+            Level::Warning,
+            "dcc_build_somewhere",
+            "{}: compiled on {} instead, after {} failed (above){left_out}",
+            self.compile.input,
+            host.spec,
+            self.failed_on.join(", ")
+        );
+    }
+
     /// The compiler failed on the source remotely: retry here (unless told not to).
     fn compile_failed<'h>(
         &mut self,
@@ -587,7 +604,7 @@ impl<'c, 'e> Job<'c, 'e> {
             self.mark(dir, host);
         }
         self.remote_ret = Some(ret);
-        let why = format!("remote compilation of '{input}' failed, retrying locally");
+        let why = format!("remote compilation of '{input}' failed");
         self.fallback(list, Failure::from_reply(host, ret, r, true, why))
     }
 
@@ -640,7 +657,8 @@ impl<'c, 'e> Job<'c, 'e> {
             dcc_log!(
                 Level::Error,
                 "dcc_build_somewhere",
-                "failed to distribute and fallbacks are disabled"
+                "failed to distribute and fallbacks are disabled: {}",
+                f.why
             );
             if let Some(r) = &mut f.reply {
                 pass_output(r);
@@ -657,7 +675,8 @@ impl<'c, 'e> Job<'c, 'e> {
             None => dcc_log!(
                 Level::Warning,
                 "dcc_build_somewhere",
-                "failed to distribute, running locally instead"
+                "failed to distribute, running locally instead: {}",
+                f.why
             ),
         }
         let ret = self.run_here(list);

@@ -129,6 +129,12 @@ pub fn usable(list: &HostList, cfg: &Config, lock_dir: Option<&Path>) -> Vec<usi
     out
 }
 
+/// What `distcc -j` prints for `DISTCC_HOSTS=localhost`: the safe answer when the list does
+/// not parse.
+pub fn local_only_limit() -> u32 {
+    dcc_hosts::parse("localhost").map_or(1, |l| l.total_limit())
+}
+
 /// The exit code distcc would give when no host is left, given what was left out.
 pub fn no_host_code(list: &HostList) -> ExitCode {
     if list.hosts.iter().any(|h| h.gssapi_auth.is_some()) {

@@ -2,8 +2,8 @@
 //! src/safeguard.c; reference §2.1).
 //!
 //! - `basename(argv[0])` contains `distcc`: the options `--help`, `--version`,
-//!   `--show-hosts`, `-j`, `--scan-includes` as `argv[1]`; otherwise *implicit* mode when
-//!   `argv[1]` is an option, a source or an object (`distcc -c x.c` runs `cc`), else
+//!   `--show-hosts`, `-j`, `--scan-includes` (and our `--check-hosts [COMPILER]`) as
+//!   `argv[1]`; otherwise *implicit* mode when `argv[1]` is an option, a source or an object (`distcc -c x.c` runs `cc`), else
 //!   *explicit* mode (`distcc gcc -c x.c`).
 //! - Anything else is *masquerade* mode (a link `gcc -> distcc` in a directory on `PATH`): the
 //!   part of `PATH` up to and including our directory is removed, so the real compiler is found
@@ -31,6 +31,10 @@ pub enum Invocation {
     Concurrency,
     /// `--scan-includes`: pump mode only, which this client does not implement.
     ScanIncludes,
+    /// `--check-hosts [COMPILER]`: try every host as a compile would (ours, crate::check).
+    CheckHosts {
+        compiler: Option<OsString>,
+    },
     /// A compiler command line; `args[0]` is the compiler.
     Compile {
         args: Vec<OsString>,
@@ -71,6 +75,11 @@ pub fn classify(argv: &[OsString]) -> Invocation {
         b"--show-hosts" => return Invocation::ShowHosts,
         b"-j" => return Invocation::Concurrency,
         b"--scan-includes" => return Invocation::ScanIncludes,
+        b"--check-hosts" => {
+            return Invocation::CheckHosts {
+                compiler: argv.get(2).cloned(),
+            };
+        }
         _ => {}
     }
     let first_str = first.to_string_lossy();
@@ -199,6 +208,16 @@ mod tests {
             Invocation::ShowHosts
         );
         assert_eq!(classify(&os(&["distcc", "-j"])), Invocation::Concurrency);
+        assert_eq!(
+            classify(&os(&["distcc", "--check-hosts"])),
+            Invocation::CheckHosts { compiler: None }
+        );
+        assert_eq!(
+            classify(&os(&["distcc", "--check-hosts", "clang"])),
+            Invocation::CheckHosts {
+                compiler: Some("clang".into())
+            }
+        );
         assert_eq!(
             classify(&os(&["my-distcc-wrapper", "-c", "x.c"])),
             Invocation::Compile {

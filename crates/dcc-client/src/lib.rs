@@ -23,6 +23,7 @@
 //!
 //! Decisions and the ways we differ from distcc 3.4 are in docs/decisions/client.md.
 
+pub mod check;
 pub mod compile;
 pub mod config;
 pub mod conn;
@@ -100,9 +101,21 @@ pub fn run(argv: Vec<OsString>, env: &dyn Env, vars: ChildVars<'_>) -> i32 {
             0
         }
         Invocation::Concurrency => {
-            if let Some(list) = host_list_for_query(&cfg, env, "dcc_concurrency_level") {
-                print_stdout(&format!("{}\n", list.total_limit()));
-            }
+            // `make -j$(distcc -j)` must never become an unlimited `make -j`: with a list
+            // that does not parse, the slots of localhost alone (warned about on stderr).
+            let slots = match host_list_for_query(&cfg, env, "dcc_concurrency_level") {
+                Some(list) => list.total_limit(),
+                None => {
+                    let slots = hosts::local_only_limit();
+                    dcc_log!(
+                        Level::Warning,
+                        "dcc_concurrency_level",
+                        "printing {slots}, the slots of localhost alone, until DISTCC_HOSTS is fixed"
+                    );
+                    slots
+                }
+            };
+            print_stdout(&format!("{slots}\n"));
             0
         }
         Invocation::ScanIncludes => {
@@ -113,6 +126,11 @@ pub fn run(argv: Vec<OsString>, env: &dyn Env, vars: ChildVars<'_>) -> i32 {
                  which this distcc does not implement"
             );
             ExitCode::DistccFailed.code()
+        }
+        Invocation::CheckHosts { compiler } => {
+            let compiler =
+                compiler.map_or_else(|| "gcc".into(), |c| c.to_string_lossy().into_owned());
+            check::run(&cfg, env, &compiler)
         }
         Invocation::Compile { args, masquerade } => {
             let code = compile_entry(cfg, env, &argv, args, masquerade, vars);
@@ -300,6 +318,7 @@ pub fn usage() -> String {
         "{}Usage:\n\
          \x20  distcc [COMPILER] [compile options] -o OBJECT -c SOURCE\n\
          \x20  distcc [--help|--version|--show-hosts|-j]\n\
+         \x20  distcc --check-hosts [COMPILER]\n\
          \n\
          Options:\n\
          \x20  COMPILER                   Defaults to \"cc\".\n\
@@ -308,6 +327,9 @@ pub fn usage() -> String {
          \x20  --show-hosts               Show host list, and exit.\n\
          \x20  -j                         Show the concurrency level, as calculated from\n\
          \x20                             the host list, and exit.\n\
+         \x20  --check-hosts [COMPILER]   Try a tiny compile with COMPILER (default gcc)\n\
+         \x20                             on every host; print a line per host with what\n\
+         \x20                             to fix; exit 1 unless all are fine.\n\
          \n\
          Environment variables (see the manual page for all of them):\n\
          \x20  DISTCC_HOSTS               The host list (see below).\n\

@@ -1,11 +1,40 @@
 //! The file-system side of compiler-name rewriting (dcc-args `CompilerProbe`, distcc
-//! src/compile.c): what is on `PATH`, where a symbolic link points.
+//! src/compile.c): what is on `PATH`, where a symbolic link points; and the rewriting itself
+//! as a compile (and `--check-hosts`) applies it.
 
 use std::ffi::OsStr;
 use std::path::Path;
 
-use dcc_args::client::CompilerProbe;
+use dcc_args::client::{CompilerProbe, fqn_triple, rewrite_compiler_for};
 use dcc_common::sys::{EmptyElement, SkipDistcc, find_on_path, is_executable_file};
+use dcc_common::{Level, dcc_log};
+
+use crate::config::Config;
+
+/// The compiler name as sent to a helper: `gcc` becomes `x86_64-linux-gnu-gcc` (unless
+/// `DISTCC_NO_REWRITE_CROSS`), so that a helper of another architecture refuses it rather
+/// than building for itself.
+pub fn rewrite_compiler(cfg: &Config, argv: Vec<String>) -> Vec<String> {
+    if cfg.no_rewrite_cross {
+        return argv;
+    }
+    let probe = FsProbe {
+        path: cfg
+            .path
+            .as_deref()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    let host = dcc_common::gnu_host();
+    let gcc_triple = option_env!("DCC_GCC_TRIPLE")
+        .map(str::to_owned)
+        .unwrap_or_else(|| fqn_triple(&host));
+    let (argv, notes) = rewrite_compiler_for(&argv, &host, &gcc_triple, &probe);
+    for n in notes {
+        dcc_log!(Level::Debug, "dcc_rewrite_compiler", "{n}");
+    }
+    argv
+}
 
 /// Lookups on the real file system, with the client's (possibly masquerade-edited) `PATH`.
 #[derive(Debug)]

@@ -131,7 +131,43 @@ impl RemoteError {
                 }
         )
     }
+
+    /// The helper dropped the connection with our request unread: the reset that a close with
+    /// unread data sends shows up on our write (`EPIPE`/`ECONNRESET`) or on the first read of
+    /// the reply. A helper that refuses this client's address does exactly this.
+    pub fn is_closed_unread(&self) -> bool {
+        let reset = |e: &io::Error| {
+            matches!(
+                e.kind(),
+                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+            )
+        };
+        match self {
+            RemoteError::Write(e) => reset(e),
+            RemoteError::Read {
+                expected: "DONE",
+                source,
+            } => reset(source),
+            _ => false,
+        }
+    }
+
+    /// What to do about this failure, when there is more to say than the error itself.
+    pub fn hint(&self) -> Option<&'static str> {
+        if self.is_closed_unread() {
+            Some(CLOSED_UNREAD_HINT)
+        } else if self.is_no_answer() {
+            Some(NO_ANSWER_HINT)
+        } else {
+            None
+        }
+    }
 }
+
+/// For [`RemoteError::is_closed_unread`]: what nearly always causes it, and where to look.
+pub const CLOSED_UNREAD_HINT: &str = "the helper closed the connection before reading the \
+request: it refuses this machine. Its --allow list (ALLOWEDNETS in /etc/default/distcc) is the \
+usual cause: add the address it sees this machine as; its log says \"denied by access list\"";
 
 /// distcc src/clirpc.c `dcc_r_result_header`: what a silent close usually means.
 pub const NO_ANSWER_HINT: &str = "server provided no answer. Is the server configured to allow \
@@ -360,6 +396,37 @@ mod tests {
         ] {
             assert_eq!(e.exit_code(), code, "{e}");
             assert!(!e.is_no_answer());
+            assert_eq!(e.hint(), None);
         }
+    }
+
+    #[test]
+    fn a_reset_before_the_reply_is_a_refusal() {
+        let reset = || io::Error::from(io::ErrorKind::ConnectionReset);
+        let closed = [
+            RemoteError::Write(io::ErrorKind::BrokenPipe.into()),
+            RemoteError::Write(reset()),
+            RemoteError::Read {
+                expected: "DONE",
+                source: reset(),
+            },
+        ];
+        for e in closed {
+            assert_eq!(e.hint(), Some(CLOSED_UNREAD_HINT), "{e}");
+        }
+        // A reset in the middle of the reply is no refusal; a plain close keeps distcc's hint.
+        let mid = RemoteError::Read {
+            expected: "DOTO",
+            source: reset(),
+        };
+        assert_eq!(mid.hint(), None);
+        assert_eq!(
+            RemoteError::Eof { expected: "DONE" }.hint(),
+            Some(NO_ANSWER_HINT)
+        );
+        assert_eq!(
+            RemoteError::Write(io::ErrorKind::TimedOut.into()).hint(),
+            None
+        );
     }
 }

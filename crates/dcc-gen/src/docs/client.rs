@@ -30,6 +30,7 @@ pub fn distcc_command() -> Command {
         .override_usage(
             "distcc [COMPILER] [compile options] -o OBJECT -c SOURCE\n\
              distcc [--help | --version | --show-hosts | -j | --scan-includes]\n\
+             distcc --check-hosts [COMPILER]\n\
              COMPILER [compile options] -o OBJECT -c SOURCE      (through a masquerade link)",
         )
         .disable_help_flag(true)
@@ -45,6 +46,21 @@ pub fn distcc_command() -> Command {
                 .short('j')
                 .action(ArgAction::SetTrue)
                 .help("Show the concurrency level (the sum of the hosts' limits), and exit."),
+        )
+        .arg(
+            Arg::new("check-hosts")
+                .long("check-hosts")
+                .value_name("COMPILER")
+                .num_args(0..=1)
+                .help(
+                    "Try every host of the list as a compile would (connect and IO timeouts, \
+                     the host's protocol, ,secure keys): compile a tiny preprocessed source \
+                     with COMPILER (default gcc, sent under the name a compile sends) and \
+                     compare the compiler's version in the returned object with the one here. \
+                     Prints one line per host, HOST: ok: VERSION or HOST: FIX: what to fix; \
+                     exits 0 when every host is fine, 1 otherwise, 106 when the list does not \
+                     parse. A distcc-rs addition.",
+                ),
         )
         .arg(flag(
             "scan-includes",
