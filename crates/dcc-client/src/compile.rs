@@ -40,7 +40,7 @@ use crate::cpp::{Preprocessed, has_incbin};
 use crate::events;
 use crate::exec::{ChildEnv, compile_local, critique, critique_raw, signal_name};
 use crate::hosts;
-use crate::output::open_output;
+use crate::output::{open_output, remove_partial_output};
 use crate::placement::{JobState, Slots};
 use crate::remote::{self, Outcome, Request};
 use crate::reply::{Received, Spool, reply_limits};
@@ -334,8 +334,15 @@ impl<'c, 'e> Job<'c, 'e> {
                 Ok(Outcome::Reply(r)) => {
                     return self.handle_reply(list, host, lock, r);
                 }
-                Err(e @ (remote::RemoteError::Cpp(_) | remote::RemoteError::Spool(_))) => {
-                    // Our side broke, not the host's.
+                Err(
+                    e @ (remote::RemoteError::Cpp(_)
+                    | remote::RemoteError::Spool(_)
+                    | remote::RemoteError::Refused { .. }),
+                ) => {
+                    // Our side broke, not the host's; or the reply is over our own limits
+                    // (DISTCC_RS_REPLY_LIMIT_MB), which every helper would pass the same way
+                    // for this unit: backing the host off and trying the next one would only
+                    // send the whole build local. Compile this unit here.
                     drop(lock);
                     dcc_log!(Level::Error, e.distcc_function(), "{e}");
                     return self.fallback(list, Failure::none(e.exit_code().code(), e.to_string()));
@@ -609,9 +616,18 @@ impl<'c, 'e> Job<'c, 'e> {
     }
 
     /// Write the received object where the compiler would have.
+    /// Write the object where gcc would. A write that fails part-way (a full disk) leaves no
+    /// truncated object behind with a fresh time stamp, which make would take as up to date
+    /// (distcc unlinks its output too when receiving it fails).
     fn write_object(&self, object: &mut Spool) -> std::io::Result<()> {
-        let mut f = open_output(Path::new(&self.compile.output))?;
-        object.copy_to(&mut f)
+        let path = Path::new(&self.compile.output);
+        let mut f = open_output(path)?;
+        let written = object.copy_to(&mut f).and_then(|()| f.flush());
+        if written.is_err() {
+            drop(f);
+            remove_partial_output(path);
+        }
+        written
     }
 
     /// `DISTCC_SAVE_TEMPS=1`: keep what distcc would have left in `TMPDIR` (the preprocessed

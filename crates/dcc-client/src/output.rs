@@ -13,9 +13,22 @@ use std::io::{self, Write};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
-/// Write `data` to `path` as described in the module documentation.
+/// Write `data` to `path` as described in the module documentation; a write that fails
+/// part-way leaves no truncated file ([`remove_partial_output`]).
 pub fn write_output(path: &Path, data: &[u8]) -> io::Result<()> {
-    open_output(path)?.write_all(data)
+    let written = open_output(path)?.write_all(data);
+    if written.is_err() {
+        remove_partial_output(path);
+    }
+    written
+}
+
+/// Remove what a failed write left at `path`: a regular file only (`/dev/null` and FIFOs are
+/// never removed, as [`open_output`] never replaces them).
+pub fn remove_partial_output(path: &Path) {
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file()) {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 /// Open `path` for the object as described in the module documentation.

@@ -388,3 +388,104 @@ fn a_secure_helper_trickling_inside_a_frame_falls_back() {
     assert!(took < Duration::from_secs(40), "{took:?}");
     assert_eq!(std::fs::read(w.path("src/secure.o")).unwrap(), local);
 }
+
+/// A reply over our own limit is about this unit, not the helper: every helper would send the
+/// same object. The unit is compiled here at once, the helper is not backed off and no other
+/// helper is tried (review finding: a legitimately large object backed off every helper in
+/// turn, and the build then ran locally for the backoff period).
+#[test]
+fn an_object_over_our_limit_is_compiled_here_without_backing_off_the_helpers() {
+    let (w, local) = world();
+    // An object of 2 MiB + 1 against a limit of 1 MiB (DISTCC_RS_REPLY_LIMIT_MB=1); a second
+    // helper that would answer with a good object must not be asked.
+    let big = vec![7u8; (2 << 20) + 1];
+    let first = replying_helper(raw_reply(Protocol::V1, 0, [b"", b"", &big]));
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = asked.clone();
+    let second = fake_helper(move |_s| seen.store(true, std::sync::atomic::Ordering::SeqCst));
+    let hosts = format!("127.0.0.1:{first}/1 127.0.0.1:{second}/1");
+    let o = run(
+        &w,
+        &hosts,
+        "x.o",
+        true,
+        &[("DISTCC_RS_REPLY_LIMIT_MB", "1")],
+    );
+    let err = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!("refused the reply from 127.0.0.1:{first}")),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(w.path("src/x.o")).unwrap(), local);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !asked.load(std::sync::atomic::Ordering::SeqCst),
+        "the second helper was tried: {err}"
+    );
+    let lock_dir = w.path("distcc_dir/lock");
+    let marks: Vec<String> = std::fs::read_dir(&lock_dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("backoff_"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(marks.is_empty(), "backed off: {marks:?}");
+}
+
+/// Unmounts the tiny file system of a test when it ends.
+struct Tmpfs(std::path::PathBuf);
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// The disk fills while the object is written (a 64 KiB tmpfs, a 1 MiB object): no truncated
+/// `x.o` is left behind with a fresh time stamp for make to take as up to date (review
+/// finding; distcc unlinks its output when receiving it fails). With fallback on, the local
+/// compile then writes the small real object.
+#[test]
+fn an_object_cut_short_by_a_full_disk_is_not_left_behind() {
+    assert!(
+        dcc_testkit::bins::is_root(),
+        "this test mounts a tiny tmpfs and needs root (CI runs as root)"
+    );
+    let (w, local) = world();
+    let out_dir = w.path("tiny");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let st = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&out_dir)
+        .status()
+        .unwrap();
+    assert!(st.success(), "mount tmpfs");
+    let _mounted = Tmpfs(out_dir.clone());
+    let object: Vec<u8> = (0..(1u32 << 20)).map(|i| (i % 251) as u8).collect();
+    let out = out_dir.join("x.o");
+    for fallback in [false, true] {
+        let port = replying_helper(raw_reply(Protocol::V1, 0, [b"", b"", &object]));
+        let o = run(
+            &w,
+            &format!("127.0.0.1:{port}"),
+            &out.to_string_lossy(),
+            fallback,
+            &[],
+        );
+        let err = text(&o);
+        if fallback {
+            assert_eq!(o.status.code(), Some(0), "{err}");
+            assert_eq!(std::fs::read(&out).unwrap(), local, "the local object");
+            std::fs::remove_file(&out).unwrap();
+        } else {
+            assert_ne!(o.status.code(), Some(0), "{err}");
+            assert!(!out.exists(), "a truncated object was left: {err}");
+        }
+    }
+}
