@@ -46,6 +46,10 @@ pub enum ReadError {
     Timeout(&'static str),
     #[error("request header not complete within {}s of the connection (DISTCC_RS_HEADER_TIMEOUT)", .0.as_secs())]
     HeaderDeadline(Duration),
+    #[error(
+        "request body not complete within its deadline, waiting for \"{0}\" (DISTCC_RS_BODY_TIMEOUT, DISTCC_RS_BODY_RATE)"
+    )]
+    BodyDeadline(&'static str),
 }
 
 /// What a request holds until its body is in ([`crate::admit`]).
