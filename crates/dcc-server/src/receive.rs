@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use crate::budget::{BudgetError, MEMORY_WAIT};
 use crate::exec::Runner;
-use crate::job::{ReadError, next_event};
+use crate::job::{BodyClock, ReadError, next_event_by};
 use crate::metrics::RefusalReason;
 use crate::pump::{PumpError, Tree};
 use crate::server::Server;
@@ -80,7 +80,7 @@ pub async fn receive<I: AsyncRead + Unpin + Send>(
         compression: header.protocol.compression,
         total: 0,
         tree_cost: 0,
-        until: None,
+        clock: BodyClock::default(),
         refused: None,
     };
     if !header.protocol.pump {
@@ -203,9 +203,8 @@ struct Receiver<'s, R: Runner> {
     total: u64,
     /// What the pump tree's directories, files and links cost on disk ([`crate::pump::ENTRY_COST`]).
     tree_cost: u64,
-    /// Once the first body's token is in: when the request's bodies must all be in (the sum
-    /// of their allowances, [`crate::options::ServerEnv::body_allowance`]).
-    until: Option<Instant>,
+    /// When the request's bodies must be in.
+    clock: BodyClock,
     /// The first refusal; later bodies are read and dropped undecoded.
     refused: Option<vetting::Refusal>,
 }
@@ -218,7 +217,7 @@ impl<R: Runner> Receiver<'_, R> {
         buf: &mut BytesMut,
         dec: &mut RequestDecoder,
     ) -> Result<RequestEvent, Received> {
-        self.next_by(input, buf, dec, self.until).await
+        self.next_by(input, buf, dec, self.clock.until()).await
     }
 
     async fn next_by<I: AsyncRead + Unpin + Send>(
@@ -228,14 +227,9 @@ impl<R: Runner> Receiver<'_, R> {
         dec: &mut RequestDecoder,
         by: Option<Instant>,
     ) -> Result<RequestEvent, Received> {
-        let read = next_event(input, buf, dec, self.srv.env.io_timeout);
-        match by {
-            None => read.await.map_err(Received::Read),
-            Some(by) => match tokio::time::timeout_at(by, read).await {
-                Ok(r) => r.map_err(Received::Read),
-                Err(_) => Err(Received::Read(ReadError::BodyDeadline(dec.expecting()))),
-            },
-        }
+        next_event_by(input, buf, dec, self.srv.env.io_timeout, by)
+            .await
+            .map_err(Received::Read)
     }
 
     /// Charge the tree's cost (with the bodies') to the disk budget.
@@ -305,13 +299,8 @@ impl<R: Runner> Receiver<'_, R> {
                 None
             }
         };
-        // The body's clock starts once its memory is held: it must be in within its
-        // allowance, and within what is left of the request's.
-        let now = Instant::now();
-        let allowance = srv.env.body_allowance(len);
-        let until = self.until.map_or(now, |u| u.max(now)) + allowance;
-        self.until = Some(until);
-        let by = Some(until.min(now + allowance));
+        // The body's clock starts once its memory is held.
+        let by = Some(self.clock.start(&srv.env, len));
         let mut out = Vec::with_capacity(if sink.is_some() { PIECE } else { 0 });
         loop {
             let chunk = match self.next_by(input, buf, dec, by).await? {

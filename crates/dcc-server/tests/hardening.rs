@@ -508,6 +508,19 @@ fn a_pump_tree_of_30000_directories_is_refused_at_the_directory_limit() {
 /// DISTCC_RS_BODY_TIMEOUT (2 s) + 2 MiB at DISTCC_RS_BODY_RATE (1 MiB/s): 4 s.
 #[test]
 fn a_trickled_lzo_body_is_cut_off_and_its_memory_freed() {
+    trickle_a_body(&["gcc", "-c", "x.c", "-o", "x.o"]);
+}
+
+/// The same after a refused header: the rest of the request was read (so the client gets the
+/// reason) with only the per-read timeout, keeping the intake place of a trickler for ever.
+#[test]
+fn a_trickled_body_after_a_refused_header_is_cut_off() {
+    trickle_a_body(&["gcc", "-c", "x.c", "-o", "x.o", "-fplugin=/tmp/evil.so"]);
+}
+
+/// Send `argv`'s header and a DOTI declaring 2 MiB, then a byte a second: the daemon must
+/// close the connection at the body's deadline and serve the next client.
+fn trickle_a_body(argv: &[&str]) {
     use std::io::Read;
     let w = World::new();
     let d = Daemon::start(
@@ -518,10 +531,7 @@ fn a_trickled_lzo_body_is_cut_off_and_its_memory_freed() {
             .env("DISTCC_RS_BODY_TIMEOUT", "2")
             .env("DISTCC_RS_BODY_RATE", "1024"),
     );
-    let argv: Vec<String> = ["gcc", "-c", "x.c", "-o", "x.o"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
     let mut req = Vec::new();
     dcc_proto::encode_request_header(&mut req, dcc_proto::Protocol::V2, None, &argv).unwrap();
     req.extend_from_slice(format!("DOTI{:08x}", 2 << 20).as_bytes());
