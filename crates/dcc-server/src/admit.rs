@@ -14,6 +14,9 @@
 //!   without a key never take intake slots from authenticated clients;
 //! - the request header must be complete within `DISTCC_RS_HEADER_TIMEOUT` (default 30 s) of
 //!   the connection's start, however slowly it trickles (the I/O timeout is per read);
+//! - once a body's token is in, the body must be in within `DISTCC_RS_BODY_TIMEOUT` plus its
+//!   length at `DISTCC_RS_BODY_RATE`, and the request's bodies within the sum
+//!   ([`crate::options::ServerEnv::body_allowance`], enforced in `crate::receive`);
 //! - once the body is in, the admission and the intake slot are released: the job then only
 //!   waits for a `--jobs` slot.
 

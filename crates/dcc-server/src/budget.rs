@@ -9,8 +9,9 @@
 //!   first: `BodyDecoder::lzo_output_len`). Uncompressed and
 //!   zstd bodies are written to disk as they arrive, a piece at a time. A request that cannot
 //!   get memory waits up to [`MEMORY_WAIT`], then is refused: holds are short.
-//! - **disk**: the decoded bytes of bodies in job directories, charged as they are written and
-//!   released when the job's directory is removed. A request that would go over it is refused
+//! - **disk**: the decoded bytes of bodies in job directories, charged as they are written, and
+//!   [`crate::pump::ENTRY_COST`] for each directory, file and link of a pump tree, charged as
+//!   it is made; released when the job's directory is removed. A request that would go over it is refused
 //!   at once (waiting while holding disk could wedge every upload).
 //!
 //! A refused client gets exit code 114 (distcc's EXIT_BUSY) and a `SERR` line naming the

@@ -46,6 +46,10 @@ pub enum ReadError {
     Timeout(&'static str),
     #[error("request header not complete within {}s of the connection (DISTCC_RS_HEADER_TIMEOUT)", .0.as_secs())]
     HeaderDeadline(Duration),
+    #[error(
+        "request body not complete within its deadline, waiting for \"{0}\" (DISTCC_RS_BODY_TIMEOUT, DISTCC_RS_BODY_RATE)"
+    )]
+    BodyDeadline(&'static str),
 }
 
 /// What a request holds until its body is in ([`crate::admit`]).
@@ -83,6 +87,52 @@ pub(crate) async fn next_event<I: AsyncRead + Unpin>(
         if n == 0 {
             return Err(dec.truncated().into());
         }
+    }
+}
+
+/// [`next_event`], by `by` when there is a deadline ([`BodyClock`]).
+pub(crate) async fn next_event_by<I: AsyncRead + Unpin>(
+    input: &mut I,
+    buf: &mut BytesMut,
+    dec: &mut RequestDecoder,
+    timeout: Duration,
+    by: Option<tokio::time::Instant>,
+) -> Result<RequestEvent, ReadError> {
+    let Some(by) = by else {
+        return next_event(input, buf, dec, timeout).await;
+    };
+    match tokio::time::timeout_at(by, next_event(input, buf, dec, timeout)).await {
+        Ok(r) => r,
+        Err(_) => Err(ReadError::BodyDeadline(dec.expecting())),
+    }
+}
+
+/// When a request's bodies must be in: from the first body's token, the sum of their
+/// allowances ([`crate::options::ServerEnv::body_allowance`]). Before it (a plain client
+/// preprocessing before its `DOTI`) only the per-read timeout applies.
+#[derive(Debug, Default)]
+pub(crate) struct BodyClock {
+    until: Option<tokio::time::Instant>,
+}
+
+impl BodyClock {
+    /// A body of `len` wire bytes starts now: when it must be in (its allowance, within what
+    /// is left of the request's).
+    pub(crate) fn start(
+        &mut self,
+        env: &crate::options::ServerEnv,
+        len: u32,
+    ) -> tokio::time::Instant {
+        let now = tokio::time::Instant::now();
+        let allowance = env.body_allowance(len);
+        let until = self.until.map_or(now, |u| u.max(now)) + allowance;
+        self.until = Some(until);
+        until.min(now + allowance)
+    }
+
+    /// When the rest of the request must be in, once a body has started.
+    pub(crate) fn until(&self) -> Option<tokio::time::Instant> {
+        self.until
     }
 }
 
@@ -519,11 +569,19 @@ async fn refuse<I, O>(
     O: AsyncWrite + Unpin + Send,
 {
     dcc_log!(refusal.level, refusal.func, "{}", refusal.message);
+    // The rest is read within the bodies' deadlines, as a request being received is.
+    let mut clock = BodyClock::default();
     loop {
-        match next_event(input, buf, dec, srv.env.io_timeout).await {
+        match next_event_by(input, buf, dec, srv.env.io_timeout, clock.until()).await {
             Ok(RequestEvent::End) => break,
+            Ok(RequestEvent::DotiStart { len } | RequestEvent::FileStart { len, .. }) => {
+                clock.start(&srv.env, len);
+            }
             Ok(_) => {}
-            Err(_) => return,
+            Err(e) => {
+                log_read_error(&e, false);
+                return;
+            }
         }
     }
     send_refusal(output, protocol, refusal).await;

@@ -511,6 +511,12 @@ pub struct ServerEnv {
     /// `DISTCC_RS_HEADER_TIMEOUT` seconds (default 30): a request's header must be complete
     /// this long after the connection is accepted (issue 10; [`crate::admit`]).
     pub header_timeout: Duration,
+    /// `DISTCC_RS_BODY_TIMEOUT` seconds (default 10) and `DISTCC_RS_BODY_RATE` KiB/s (default
+    /// 64): once a body's token is in, the body must arrive within the timeout plus its
+    /// length at the rate, and a request's bodies within the sum of theirs
+    /// ([`ServerEnv::body_allowance`]; issue 10).
+    pub body_timeout: Duration,
+    pub body_rate: u64,
     /// `DISTCC_RS_WHITELIST_DIR`: colon-separated whitelist directories replacing the built-in
     /// `/usr/lib/distcc` (ours: for tests and non-standard prefixes).
     pub whitelist_dirs: Vec<PathBuf>,
@@ -540,6 +546,15 @@ impl ServerEnv {
                 _ => return Err(OptionError::new("Bad DISTCC_RS_HEADER_TIMEOUT value")),
             },
         };
+        let positive = |name: &str, default: u64| match env.var(name) {
+            None => Ok(default),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(OptionError::new(format!("Bad {name} value"))),
+            },
+        };
+        let body_timeout = Duration::from_secs(positive("DISTCC_RS_BODY_TIMEOUT", 10)?);
+        let body_rate = positive("DISTCC_RS_BODY_RATE", 64)?.saturating_mul(1024);
         let whitelist_dirs = match env.var("DISTCC_RS_WHITELIST_DIR") {
             Some(v) if !v.is_empty() => v.split(':').map(PathBuf::from).collect(),
             _ => DEFAULT_WHITELIST_DIRS.iter().map(PathBuf::from).collect(),
@@ -562,8 +577,17 @@ impl ServerEnv {
             defer_accept: env.bool_or("DISTCC_TCP_DEFER_ACCEPT", true),
             io_timeout,
             header_timeout,
+            body_timeout,
+            body_rate,
             whitelist_dirs,
         })
+    }
+
+    /// How long a body of `len` bytes on the wire may take once its token is in: the body
+    /// timeout plus its length at the body rate. A plain client's pause before its `DOTI`
+    /// (it preprocesses then) is not counted: that is `DISTCC_IO_TIMEOUT`'s, as in distcc.
+    pub fn body_allowance(&self, len: u32) -> Duration {
+        self.body_timeout + Duration::from_secs(u64::from(len) / self.body_rate.max(1))
     }
 }
 
@@ -748,5 +772,24 @@ mod tests {
         assert_eq!(e.whitelist_dirs, vec![PathBuf::from("/usr/lib/distcc")]);
         let bad = dcc_common::MapEnv::new().with("DISTCC_IO_TIMEOUT", "0");
         assert!(ServerEnv::from_env(&bad).is_err());
+    }
+
+    #[test]
+    fn a_body_gets_its_timeout_plus_its_length_at_the_body_rate() {
+        let e = ServerEnv::from_env(&dcc_common::MapEnv::new()).unwrap();
+        assert_eq!(e.body_allowance(0), Duration::from_secs(10));
+        assert_eq!(e.body_allowance(64 << 20), Duration::from_secs(10 + 1024));
+        let env = dcc_common::MapEnv::new()
+            .with("DISTCC_RS_BODY_TIMEOUT", "2")
+            .with("DISTCC_RS_BODY_RATE", "1024");
+        let e = ServerEnv::from_env(&env).unwrap();
+        assert_eq!(e.body_allowance(2 << 20), Duration::from_secs(4));
+        for (k, v) in [
+            ("DISTCC_RS_BODY_TIMEOUT", "0"),
+            ("DISTCC_RS_BODY_RATE", "fast"),
+        ] {
+            let bad = dcc_common::MapEnv::new().with(k, v);
+            assert!(ServerEnv::from_env(&bad).is_err(), "{k}={v}");
+        }
     }
 }

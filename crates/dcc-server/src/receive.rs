@@ -10,12 +10,13 @@ use dcc_proto::{
     Compression, FileEntry, ProtoError, RequestDecoder, RequestEvent, RequestHeader, Token,
 };
 use tokio::io::{AsyncRead, AsyncWriteExt};
+use tokio::time::Instant;
 
 use crate::budget::{BudgetError, MEMORY_WAIT};
 use crate::exec::Runner;
-use crate::job::{ReadError, next_event};
+use crate::job::{BodyClock, ReadError, next_event_by};
 use crate::metrics::RefusalReason;
-use crate::pump;
+use crate::pump::{PumpError, Tree};
 use crate::server::Server;
 use crate::vetting::{self, Prepared};
 use crate::workdir::JobDir;
@@ -78,6 +79,8 @@ pub async fn receive<I: AsyncRead + Unpin + Send>(
         srv,
         compression: header.protocol.compression,
         total: 0,
+        tree_cost: 0,
+        clock: BodyClock::default(),
         refused: None,
     };
     if !header.protocol.pump {
@@ -108,13 +111,15 @@ pub async fn receive<I: AsyncRead + Unpin + Send>(
     let root = dir.file("root");
     std::fs::create_dir(&root).map_err(|e| Received::Local(format!("mkdir root: {e}")))?;
     let cdir = header.cdir.clone().unwrap_or_else(|| "/".into());
-    let cwd = match pump::make_cwd(&root, &cdir) {
+    let mut tree = Tree::new(root.clone());
+    let cwd = match build(&mut tree, move |t| t.make_cwd(&cdir)).await? {
         Ok(c) => c,
         Err(e) => {
             rx.refuse(vetting::pump_refusal(&e));
             root.clone()
         }
     };
+    rx.charge_tree(dir, &tree);
     loop {
         match rx.next(input, buf, dec).await? {
             RequestEvent::End => break,
@@ -129,7 +134,9 @@ pub async fn receive<I: AsyncRead + Unpin + Send>(
                         "receiving {name} into {}",
                         root.display()
                     );
-                    match pump::create_file(&root, &name, len == 0) {
+                    let made = build(&mut tree, move |t| t.create_file(&name, len == 0)).await?;
+                    rx.charge_tree(dir, &tree);
+                    match made {
                         Ok(f) => f,
                         Err(e) => {
                             rx.refuse(vetting::pump_refusal(&e));
@@ -141,10 +148,12 @@ pub async fn receive<I: AsyncRead + Unpin + Send>(
                     .await?;
             }
             RequestEvent::File(FileEntry::Link { name, target }) => {
-                if rx.refused.is_none()
-                    && let Err(e) = pump::write_link(&root, &name, &target)
-                {
-                    rx.refuse(vetting::pump_refusal(&e));
+                if rx.refused.is_none() {
+                    let made = build(&mut tree, move |t| t.write_link(&name, &target)).await?;
+                    rx.charge_tree(dir, &tree);
+                    if let Err(e) = made {
+                        rx.refuse(vetting::pump_refusal(&e));
+                    }
                 }
             }
             _ => return Err(Received::Local("unexpected event in file list".into())),
@@ -168,26 +177,71 @@ pub async fn receive<I: AsyncRead + Unpin + Send>(
     })
 }
 
+/// Run `f` on the client's tree on a blocking thread: an entry is up to [`crate::pump::MAX_DEPTH`]
+/// synchronous lstat/mkdir calls, no work for a runtime worker. One hop per entry: a few
+/// microseconds against the entry's own filesystem work.
+async fn build<T: Send + 'static>(
+    tree: &mut Tree,
+    f: impl FnOnce(&mut Tree) -> Result<T, PumpError> + Send + 'static,
+) -> Result<Result<T, PumpError>, Received> {
+    let mut t = std::mem::replace(tree, Tree::new(PathBuf::new()));
+    let (t, r) = tokio::task::spawn_blocking(move || {
+        let r = f(&mut t);
+        (t, r)
+    })
+    .await
+    .map_err(|e| Received::Local(format!("building the client's tree failed: {e}")))?;
+    *tree = t;
+    Ok(r)
+}
+
 /// One request's bodies on their way in.
 struct Receiver<'s, R: Runner> {
     srv: &'s Server<R>,
     compression: Compression,
     /// Decoded bytes of the request so far (`--max-request-size`).
     total: u64,
+    /// What the pump tree's directories, files and links cost on disk ([`crate::pump::ENTRY_COST`]).
+    tree_cost: u64,
+    /// When the request's bodies must be in.
+    clock: BodyClock,
     /// The first refusal; later bodies are read and dropped undecoded.
     refused: Option<vetting::Refusal>,
 }
 
 impl<R: Runner> Receiver<'_, R> {
+    /// The next event, by the request's body deadline once there is one.
     async fn next<I: AsyncRead + Unpin + Send>(
         &self,
         input: &mut I,
         buf: &mut BytesMut,
         dec: &mut RequestDecoder,
     ) -> Result<RequestEvent, Received> {
-        next_event(input, buf, dec, self.srv.env.io_timeout)
+        self.next_by(input, buf, dec, self.clock.until()).await
+    }
+
+    async fn next_by<I: AsyncRead + Unpin + Send>(
+        &self,
+        input: &mut I,
+        buf: &mut BytesMut,
+        dec: &mut RequestDecoder,
+        by: Option<Instant>,
+    ) -> Result<RequestEvent, Received> {
+        next_event_by(input, buf, dec, self.srv.env.io_timeout, by)
             .await
             .map_err(Received::Read)
+    }
+
+    /// Charge the tree's cost (with the bodies') to the disk budget.
+    fn charge_tree(&mut self, dir: &mut JobDir, tree: &Tree) {
+        self.tree_cost = tree.cost();
+        let srv = self.srv;
+        if let Err(e) = srv
+            .budget
+            .charge_disk(dir.charge(&srv.budget), self.total + self.tree_cost)
+        {
+            self.refuse(busy(&e));
+        }
     }
 
     fn refuse(&mut self, r: vetting::Refusal) {
@@ -245,9 +299,11 @@ impl<R: Runner> Receiver<'_, R> {
                 None
             }
         };
+        // The body's clock starts once its memory is held.
+        let by = Some(self.clock.start(&srv.env, len));
         let mut out = Vec::with_capacity(if sink.is_some() { PIECE } else { 0 });
         loop {
-            let chunk = match self.next(input, buf, dec).await? {
+            let chunk = match self.next_by(input, buf, dec, by).await? {
                 RequestEvent::Chunk(c) => c,
                 RequestEvent::BodyEnd => break,
                 _ => return Err(Received::Local("unexpected event in a body".into())),
@@ -321,7 +377,7 @@ impl<R: Runner> Receiver<'_, R> {
             )));
         }
         srv.budget
-            .charge_disk(dir.charge(&srv.budget), self.total)
+            .charge_disk(dir.charge(&srv.budget), self.total + self.tree_cost)
             .map_err(|e| busy(&e))?;
         f.write_all(piece).await.map_err(|e| vetting::Refusal {
             exit: ExitCode::IoError,

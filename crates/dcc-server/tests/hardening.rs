@@ -465,3 +465,99 @@ fn hole2_a_large_honest_lzo_body_is_served() {
     assert!(r.object.len() > 800_000);
     assert_tmp_clean(&w);
 }
+
+/// Issue 10, review of the fix: only decoded body bytes were charged, so one protocol-3
+/// request of zero-length FILEs named `/xN/b/b/…/f` made a directory for every component,
+/// free of charge and each a synchronous mkdir on a runtime worker (100 000 such names make
+/// 12.7 million). 300 names of 100 components (30 000 directories) are refused at the
+/// request's limit of 10 000 directories, with the reason; nothing is left.
+#[test]
+fn a_pump_tree_of_30000_directories_is_refused_at_the_directory_limit() {
+    let w = World::new();
+    let d = Daemon::ours(&w);
+    let files: Vec<dcc_proto::FileEntry> = (0..300)
+        .map(|i| dcc_proto::FileEntry::File {
+            name: format!("/x{i}/{}f.h", "b/".repeat(99)),
+            contents: Vec::new(),
+        })
+        .collect();
+    let argv: Vec<String> = ["gcc", "-c", "m.c", "-o", "m.o"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let p = dcc_proto::Protocol::ZSTD_PUMP;
+    let mut req = Vec::new();
+    dcc_proto::encode_request_header(&mut req, p, Some("/src"), &argv).unwrap();
+    dcc_proto::encode_files(&mut req, p, &files).unwrap();
+    let t0 = Instant::now();
+    let ex = exchange(d.addr(), &req, T);
+    eprintln!("refused after {:?}", t0.elapsed());
+    let r = decode_reply(&ex.reply, 0x103).expect("a refusal");
+    let serr = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status, 113 << 8, "{serr}");
+    assert!(serr.contains("more than 10000 directories"), "{serr}");
+    assert_tmp_clean(&w);
+    honest_client_is_served(&w, &d);
+    assert_tmp_clean(&w);
+}
+
+/// Issue 10, review of the fix: the header had a deadline, a body only the per-read timeout
+/// (300 s), so a client that sent a header and a `DOTI` declaring a 2 MiB LZO body, then one
+/// byte a second, held its intake place and 2 MiB of memory (here all of --receive-memory)
+/// for days: every LZO client after it was refused 114. The body must now be in within
+/// DISTCC_RS_BODY_TIMEOUT (2 s) + 2 MiB at DISTCC_RS_BODY_RATE (1 MiB/s): 4 s.
+#[test]
+fn a_trickled_lzo_body_is_cut_off_and_its_memory_freed() {
+    trickle_a_body(&["gcc", "-c", "x.c", "-o", "x.o"]);
+}
+
+/// The same after a refused header: the rest of the request was read (so the client gets the
+/// reason) with only the per-read timeout, keeping the intake place of a trickler for ever.
+#[test]
+fn a_trickled_body_after_a_refused_header_is_cut_off() {
+    trickle_a_body(&["gcc", "-c", "x.c", "-o", "x.o", "-fplugin=/tmp/evil.so"]);
+}
+
+/// Send `argv`'s header and a DOTI declaring 2 MiB, then a byte a second: the daemon must
+/// close the connection at the body's deadline and serve the next client.
+fn trickle_a_body(argv: &[&str]) {
+    use std::io::Read;
+    let w = World::new();
+    let d = Daemon::start(
+        &w,
+        DaemonOptions::new(DaemonKind::Ours)
+            .arg("--receive-memory")
+            .arg("2M")
+            .env("DISTCC_RS_BODY_TIMEOUT", "2")
+            .env("DISTCC_RS_BODY_RATE", "1024"),
+    );
+    let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+    let mut req = Vec::new();
+    dcc_proto::encode_request_header(&mut req, dcc_proto::Protocol::V2, None, &argv).unwrap();
+    req.extend_from_slice(format!("DOTI{:08x}", 2 << 20).as_bytes());
+    let mut s = TcpStream::connect(d.addr()).unwrap();
+    s.write_all(&req).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    let start = Instant::now();
+    loop {
+        assert!(
+            start.elapsed() < T,
+            "a body trickled at a byte a second still open after {T:?}"
+        );
+        if s.write_all(b"\x11").is_err() {
+            break;
+        }
+        let mut one = [0u8; 1];
+        match s.read(&mut one) {
+            Ok(0) => break,
+            Ok(_) => panic!("the daemon answered a trickled body"),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => break,
+        }
+    }
+    d.wait_log("request body not complete within its deadline", 1);
+    assert_tmp_clean(&w);
+    // An LZO client needs memory from the budget the trickler held.
+    honest_client_is_served(&w, &d);
+    assert_tmp_clean(&w);
+}

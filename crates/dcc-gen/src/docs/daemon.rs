@@ -120,6 +120,18 @@ pub fn distccd() -> Page {
                          however slowly it trickles in.",
                     ),
                     Item(
+                        "DISTCC_RS_BODY_TIMEOUT",
+                        "Seconds a body may take once its token has arrived (default 10), plus \
+                         its length at DISTCC_RS_BODY_RATE; a request's bodies together get the \
+                         sum. The pause before a body's token (a client preprocessing) is \
+                         DISTCC_IO_TIMEOUT's.",
+                    ),
+                    Item(
+                        "DISTCC_RS_BODY_RATE",
+                        "The slowest upload, in KiB/s, that DISTCC_RS_BODY_TIMEOUT allows for \
+                         (default 64).",
+                    ),
+                    Item(
                         "DISTCC_TCP_DEFER_ACCEPT",
                         "0: do not set TCP_DEFER_ACCEPT on the listening socket.",
                     ),
