@@ -79,16 +79,9 @@ pub fn run(cfg: &Config, env: &dyn Env, compiler: &str) -> i32 {
         Ok(h) => h.list,
         Err(e) => return hosts::report(&e).code(),
     };
-    let io_timeout = match &cfg.io_timeout {
-        Ok(t) => *t,
-        Err(text) => {
-            dcc_log!(
-                Level::Error,
-                "dcc_get_io_timeout",
-                "Bad DISTCC_IO_TIMEOUT value: {text}"
-            );
-            return ExitCode::BadArguments.code();
-        }
+    let io_timeout = match cfg.io_timeout_or_report() {
+        Ok(t) => t,
+        Err(code) => return code,
     };
     let given: Vec<String> = [compiler, "-c", "distcc-probe.c", "-o", "distcc-probe.o"]
         .map(str::to_owned)

@@ -266,16 +266,9 @@ impl<'c, 'e> Job<'c, 'e> {
                     .note(Phase::Compile, Some("localhost"), Some(lock.slot()));
                 return compile_local(&self.c.cenv, self.original, &self.compile.input);
             }
-            let io_timeout = match &cfg.io_timeout {
-                Ok(t) => *t,
-                Err(text) => {
-                    dcc_log!(
-                        Level::Error,
-                        "dcc_get_io_timeout",
-                        "Bad DISTCC_IO_TIMEOUT value: {text}"
-                    );
-                    return ExitCode::BadArguments.code();
-                }
+            let io_timeout = match cfg.io_timeout_or_report() {
+                Ok(t) => t,
+                Err(code) => return code,
             };
             if self.source.is_none() {
                 if !self.compile.preprocessed && self.cpp_lock.is_none() {

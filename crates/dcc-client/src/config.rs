@@ -66,6 +66,19 @@ pub struct Config {
 }
 
 impl Config {
+    /// `DISTCC_IO_TIMEOUT` for the first network IO: a bad value is reported as distcc does
+    /// (only then: a compile that stays local never reads it) and gives exit 101.
+    pub fn io_timeout_or_report(&self) -> Result<Duration, i32> {
+        self.io_timeout.clone().map_err(|text| {
+            dcc_common::dcc_log!(
+                dcc_common::Level::Error,
+                "dcc_get_io_timeout",
+                "Bad DISTCC_IO_TIMEOUT value: {text}"
+            );
+            dcc_common::ExitCode::BadArguments.code()
+        })
+    }
+
     /// Read every variable the client uses.
     pub fn from_env(env: &dyn Env) -> Config {
         let log_file = env.var_os("DISTCC_LOG").filter(|v| !v.is_empty());
