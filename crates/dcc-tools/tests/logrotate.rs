@@ -74,7 +74,9 @@ fn logrotate_leaves_the_helper_running_and_logging_to_the_new_file() {
     let w = World::new();
     let mut d = Daemon::start(&w, DaemonOptions::new(DaemonKind::Ours));
     compile(&w, &d, "before");
-    d.wait_log("before.c", 1);
+    // The job's summary line comes last, after its directory is removed (and after the
+    // client has its object): wait for it, or it may land in the new file.
+    d.wait_log(" COMPILE_OK ", 1);
 
     let log_dir = d.log.parent().unwrap().to_owned();
     let conf = w.path("logrotate.conf");
