@@ -55,6 +55,13 @@ DISTCC_HOSTS="$hosts" DISTCC_DIR=$work/distcc DISTCC_FALLBACK=0 \
   make -s -C "$work/remote" -f "$mk" -j4 CC="$bin/distcc gcc" 2>&1 || { echo "build failed" >&2; exit 1; }
 end=$(date +%s%N)
 make -s -C "$work/local" -f "$mk" -j4 CC=gcc
+# A helper logs a job's summary line once the job's directory is gone, just after the client
+# has its object: wait (at most 5 s) until every unit's line is there.
+want=$(grep -c ': $(SRC)/' "$mk")
+for _ in $(seq 100); do
+  [ "$(cat "$work"/logs/helper*.log | grep -c " COMPILE_OK ")" -ge "$want" ] && break
+  sleep 0.05
+done
 
 echo
 echo "where each job ran:"
