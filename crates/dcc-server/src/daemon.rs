@@ -1,39 +1,38 @@
-//! Start-up and the accept loop (distcc src/daemon.c, src/dparent.c, src/srvnet.c,
-//! src/setuid.c; reference §4.2).
+//! Start-up (distcc src/daemon.c, src/dparent.c, src/setuid.c; reference §4.2): everything
+//! before the daemon serves, in distcc's order, and the process-level pieces around
+//! [`crate::listen::serve`] (signals, pid file, systemd).
 //!
-//! Start-up order follows distcc: nice, drop root, open the log, chdir to `$TMPDIR`, log the
-//! PATH, check the whitelist directory; then inetd (one job on stdin/stdout) or daemon mode:
-//! bind (exit 102 if the port is taken), detach (the parent writes the pid file and exits, so
-//! a caller may connect as soon as `distccd --daemon` returns), and only then build the tokio
-//! runtime (fork and privileges before threads).
+//! Start-up order follows distcc: nice, drop root ([`crate::privileges`]), open the log, chdir
+//! to `$TMPDIR`, log the PATH, check the whitelist directory; then inetd (one job on
+//! stdin/stdout) or daemon mode: bind (exit 102 if the port is taken), detach (the parent
+//! writes the pid file and exits, so a caller may connect as soon as `distccd --daemon`
+//! returns), and only then build the tokio runtime (fork and privileges before threads).
 //!
-//! distcc pre-forks `--jobs` workers that each accept; we accept in one task and bound work
-//! with [`Server::admit`] (unfinished requests per client address), semaphores
-//! ([`Server::intake_limit`] requests read at once, `--jobs` compiles at once). `SIGTERM` and
-//! `SIGINT` stop accepting, kill running compiles, remove every job directory and the pid
-//! file, and exit 0. `SIGHUP` reopens `--log-file` (logrotate), where distcc 3.4 stops
+//! distcc pre-forks `--jobs` workers that each accept; we accept in one task
+//! ([`crate::listen`]) and bound work with [`Server::admit`] (unfinished requests per client
+//! address), semaphores ([`Server::intake_limit`] requests read at once, `--jobs` compiles at
+//! once). `SIGTERM` and `SIGINT` are `serve`'s shutdown: stop accepting, kill running
+//! compiles, remove every job directory; then the pid file goes and the daemon exits 0.
+//! `SIGHUP` reopens `--log-file` (logrotate), where distcc 3.4 stops
 //! (docs/decisions/daemon.md).
 
 use std::ffi::OsString;
 use std::io::Write as _;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use dcc_common::log::{self, Sink};
 use dcc_common::{Env, ExitCode, Level, Logger, ProcessEnv, dcc_log};
-use socket2::{Domain, Protocol as SockProto, Socket, Type};
-use tokio::net::TcpListener;
 
 use crate::access::{AllowList, private_ranges};
 use crate::compiler::{CmdList, CompilerPolicy};
-use crate::exec::{ProcessRunner, Runner};
+use crate::exec::ProcessRunner;
+use crate::listen::{self, Listeners, bind_or_exit};
 use crate::options::{self, Config, LogTarget, Parsed, ServeMode, ServerEnv};
-use crate::secure::{self, Gate, Port};
+use crate::privileges::discard_root;
+use crate::secure::Gate;
 use crate::server::Server;
-use crate::stats_http;
 
 /// Run `distccd` with these arguments (argv[0] included); returns the process exit code.
 pub fn main_with_args(args: Vec<OsString>) -> i32 {
@@ -208,83 +207,6 @@ fn setup_log(cfg: &Config) {
     log::init(Logger::new("distccd", cfg.log_level, sink));
 }
 
-/// distcc src/setuid.c: when started as root, become `--user` (default: the packaged
-/// `distccd` or `distcc` user, else `nobody`, else 65534), drop supplementary groups, and set
-/// no_new_privs. Refuse to go on as root.
-fn discard_root(user: Option<&str>) -> Result<(), ExitCode> {
-    use nix::unistd::{Gid, Uid, User, geteuid, getuid, setgid, setgroups, setuid};
-    if !getuid().is_root() && !geteuid().is_root() {
-        if user.is_some() {
-            dcc_log!(
-                Level::Warning,
-                "distccd_parse_options",
-                "--user is ignored when distccd is not run by root"
-            );
-        }
-        return Ok(());
-    }
-    let candidates: Vec<&str> = match user {
-        Some(u) => vec![u],
-        None => vec!["distccd", "distcc"],
-    };
-    let mut found = None;
-    for name in &candidates {
-        if let Ok(Some(u)) = User::from_name(name) {
-            found = Some((u.uid, u.gid));
-            break;
-        }
-    }
-    let (uid, gid) = match found {
-        Some(ids) => ids,
-        None => {
-            if let Some(u) = user {
-                dcc_log!(
-                    Level::Warning,
-                    "dcc_preferred_user",
-                    "no such user as \"{u}\""
-                );
-            }
-            match User::from_name("nobody") {
-                Ok(Some(u)) => (u.uid, u.gid),
-                _ => (Uid::from_raw(65534), Gid::from_raw(65534)),
-            }
-        }
-    };
-    if uid.is_root() {
-        dcc_log!(
-            Level::Critical,
-            "dcc_discard_root",
-            "refusing to run compiles as root (--user resolves to uid 0)"
-        );
-        return Err(ExitCode::SetuidFailed);
-    }
-    let fail = |what: &str, e: nix::Error| {
-        dcc_log!(Level::Error, "dcc_discard_root", "{what} failed: {e}");
-        ExitCode::SetuidFailed
-    };
-    setgid(gid).map_err(|e| fail("setgid", e))?;
-    setgroups(&[gid]).map_err(|e| fail("setgroups", e))?;
-    setuid(uid).map_err(|e| fail("setuid", e))?;
-    if getuid().is_root() || geteuid().is_root() {
-        dcc_log!(
-            Level::Critical,
-            "dcc_discard_root",
-            "still have root privileges after trying to discard them!"
-        );
-        return Err(ExitCode::SetuidFailed);
-    }
-    // SAFETY: prctl(PR_SET_NO_NEW_PRIVS) takes integer arguments only.
-    unsafe {
-        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    }
-    dcc_log!(
-        Level::Debug,
-        "dcc_discard_root",
-        "discarded root privileges, changed to uid={uid} gid={gid}"
-    );
-    Ok(())
-}
-
 /// distcc `dcc_warn_masquerade_whitelist`: without a readable, non-empty whitelist
 /// directory no compiler could ever run: say so and exit 110.
 fn check_whitelist_dirs(env: &ServerEnv) -> Result<(), ExitCode> {
@@ -318,89 +240,6 @@ fn check_whitelist_dirs(env: &ServerEnv) -> Result<(), ExitCode> {
     Ok(())
 }
 
-/// Bind a listening socket: backlog 1024, SO_REUSEADDR, TCP_DEFER_ACCEPT, close-on-exec.
-/// With no `--listen`, a dual-stack `[::]` socket (IPv4 clients appear as mapped addresses,
-/// matched as IPv4), falling back to `0.0.0.0` where IPv6 is unavailable. distcc 3.4 listens
-/// on IPv4 only by default; ours also answers `::1` and other IPv6 clients that --allow admits.
-pub fn bind(
-    listen: Option<IpAddr>,
-    port: u16,
-    defer_accept: bool,
-) -> std::io::Result<std::net::TcpListener> {
-    let attempt = |addr: SocketAddr, dual: bool| -> std::io::Result<std::net::TcpListener> {
-        let sock = Socket::new(
-            Domain::for_address(addr),
-            Type::STREAM,
-            Some(SockProto::TCP),
-        )?;
-        sock.set_reuse_address(true)?;
-        if dual {
-            sock.set_only_v6(false)?;
-        }
-        sock.bind(&addr.into())?;
-        sock.listen(1024)?;
-        if defer_accept {
-            let one: libc::c_int = 1;
-            // SAFETY: setsockopt with a pointer to a c_int of the stated size.
-            unsafe {
-                libc::setsockopt(
-                    sock.as_raw_fd(),
-                    libc::IPPROTO_TCP,
-                    libc::TCP_DEFER_ACCEPT,
-                    (&one as *const libc::c_int).cast(),
-                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-                );
-            }
-        }
-        sock.set_nonblocking(true)?;
-        Ok(sock.into())
-    };
-    match listen {
-        Some(ip) => attempt(SocketAddr::new(ip, port), false),
-        None => attempt(
-            SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port),
-            true,
-        )
-        .or_else(|e| {
-            if e.kind() == std::io::ErrorKind::AddrInUse {
-                Err(e)
-            } else {
-                attempt(
-                    SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
-                    false,
-                )
-            }
-        }),
-    }
-}
-
-fn bind_or_exit(
-    listen: Option<IpAddr>,
-    port: u16,
-    defer: bool,
-) -> Result<std::net::TcpListener, ExitCode> {
-    match bind(listen, port, defer) {
-        Ok(l) => {
-            if let Ok(a) = l.local_addr() {
-                dcc_log!(Level::Info, "dcc_listen_by_addr", "listening on {a}");
-            }
-            Ok(l)
-        }
-        Err(e) => {
-            let shown = match listen {
-                Some(ip) => SocketAddr::new(ip, port).to_string(),
-                None => format!("port {port}"),
-            };
-            dcc_log!(
-                Level::Error,
-                "dcc_listen_by_addr",
-                "bind of {shown} failed: {e}"
-            );
-            Err(ExitCode::BindFailed)
-        }
-    }
-}
-
 fn write_pid_file(path: &Path, pid: u32) {
     let r = std::fs::File::create(path).and_then(|mut f| writeln!(f, "{pid}"));
     if let Err(e) = r {
@@ -426,8 +265,9 @@ fn serve_daemon(
     // the daemon without cleanup. Threads inherit the mask; the handlers are registered, and
     // the signals unblocked, on the thread that runs the accept loop. Compilers start with an
     // empty mask (std resets it when spawning).
-    let stop_signals = stop_signal_set();
-    let _ = stop_signals.thread_block();
+    if let Err(e) = stop_signal_set().thread_block() {
+        dcc_log!(Level::Warning, "main", "cannot hold the stop signals: {e}");
+    }
     let listener = bind_or_exit(cfg.listen, cfg.port, env.defer_accept)?;
     let stats_listener = if cfg.stats {
         Some(bind_or_exit(cfg.listen, cfg.stats_port, false)?)
@@ -454,7 +294,10 @@ fn serve_daemon(
     );
     if cfg.no_detach {
         // distcc: stay in the foreground but in a new process group.
-        let _ = nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0));
+        let own = nix::unistd::Pid::from_raw(0);
+        if let Err(e) = nix::unistd::setpgid(own, own) {
+            dcc_log!(Level::Warning, "dcc_detach", "setpgid failed: {e}");
+        }
     } else {
         // SAFETY: no other threads exist yet (the runtime is built after this).
         match unsafe { nix::unistd::fork() } {
@@ -466,7 +309,9 @@ fn serve_daemon(
                 unsafe { libc::_exit(0) };
             }
             Ok(nix::unistd::ForkResult::Child) => {
-                let _ = nix::unistd::setsid();
+                if let Err(e) = nix::unistd::setsid() {
+                    dcc_log!(Level::Warning, "dcc_detach", "setsid failed: {e}");
+                }
             }
             Err(e) => {
                 dcc_log!(Level::Error, "dcc_detach", "fork failed: {e}");
@@ -489,8 +334,13 @@ fn serve_daemon(
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
     if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
         && soft < hard
+        && let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard)
     {
-        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        dcc_log!(
+            Level::Info,
+            "main",
+            "cannot raise the open files limit to {hard}: {e}"
+        );
     }
     // Job directories a killed or crashed daemon left (none of a live daemon's: those are
     // locked), before the first job can make new ones.
@@ -505,7 +355,6 @@ fn serve_daemon(
     }
     let pid_file = cfg.pid_file.clone();
     let lifetime = cfg.lifetime;
-    let no_fork = cfg.no_fork;
     let workers = options::ncpus().clamp(1, 4);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
@@ -518,11 +367,17 @@ fn serve_daemon(
             ExitCode::DistccFailed
         })?;
     let result = rt.block_on(async move {
-        let (srv, tx) = Server::new(cfg, env, allow, compilers, ProcessRunner, safeguard);
-        let listener = TcpListener::from_std(listener).map_err(|e| {
-            dcc_log!(Level::Error, "main", "listener: {e}");
-            ExitCode::DistccFailed
-        })?;
+        let (srv, _stop) = Server::new(cfg, env, allow, compilers, ProcessRunner, safeguard);
+        let listeners = Listeners {
+            main: listen::on_runtime(listener, "main")?,
+            secure: secure_listener
+                .map(|l| listen::on_runtime(l, "--secure-port"))
+                .transpose()?,
+            stats: stats_listener
+                .map(|l| listen::on_runtime(l, "--stats-port"))
+                .transpose()?,
+            gate,
+        };
         dcc_log!(
             Level::Info,
             "dcc_log_daemon_started",
@@ -531,62 +386,37 @@ fn serve_daemon(
             dcc_common::gnu_host(),
             env!("CARGO_PKG_VERSION")
         );
-        if let Some(sl) = stats_listener {
-            let sl = TcpListener::from_std(sl).map_err(|_| ExitCode::DistccFailed)?;
-            tokio::spawn(stats_http::serve(srv.clone(), sl));
-        }
         // systemd (Type=notify): ready once the sockets accept. No-op without NOTIFY_SOCKET.
-        let _ = sd_notify::notify(&[
-            sd_notify::NotifyState::Ready,
-            sd_notify::NotifyState::MainPid(std::process::id()),
-        ]);
-        let ticker = srv.clone();
-        tokio::spawn(async move {
-            let mut iv = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                iv.tick().await;
-                ticker.stats.tick();
-            }
-        });
-        if let Some(sl) = secure_listener {
-            let sl = TcpListener::from_std(sl).map_err(|_| ExitCode::DistccFailed)?;
-            let gate = gate.clone();
-            tokio::spawn(accept_loop(
-                srv.clone(),
-                sl,
-                no_fork,
-                gate,
-                Port::SecureOnly,
-            ));
-        }
-        let accept = accept_loop(srv.clone(), listener, no_fork, gate, Port::Main);
-        let stop = wait_for_stop(lifetime);
-        tokio::select! {
-            _ = accept => {}
-            why = stop => dcc_log!(Level::Notice, "dcc_daemon_terminate", "{why}"),
-        }
-        let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
-        let _ = tx.send(true);
-        // Give running jobs a moment to see the shutdown and kill their compilers.
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while srv.stats.current_load() > 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let removed = srv.registry.remove_all();
-        if removed > 0 {
-            dcc_log!(
-                Level::Info,
-                "dcc_cleanup_tempfiles",
-                "deleted {removed} temporary directories"
-            );
-        }
+        notify(sd_notify::NotifyState::Ready);
+        let stop = async {
+            let why = wait_for_stop(lifetime).await;
+            dcc_log!(Level::Notice, "dcc_daemon_terminate", "{why}");
+            notify(sd_notify::NotifyState::Stopping);
+        };
+        listen::serve(listeners, srv, stop).await;
         Ok::<(), ExitCode>(())
     });
-    if let Some(p) = pid_file {
-        let _ = std::fs::remove_file(p);
+    if let Some(p) = pid_file
+        && let Err(e) = std::fs::remove_file(&p)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        dcc_log!(
+            Level::Warning,
+            "dcc_remove_pid",
+            "cannot remove pid file {}: {e}",
+            p.display()
+        );
     }
     rt.shutdown_timeout(Duration::from_millis(100));
     result
+}
+
+/// Tell systemd (Type=notify) where the daemon is; nothing without NOTIFY_SOCKET.
+fn notify(state: sd_notify::NotifyState) {
+    let main_pid = sd_notify::NotifyState::MainPid(std::process::id());
+    if let Err(e) = sd_notify::notify(&[state, main_pid]) {
+        dcc_log!(Level::Warning, "sd_notify", "cannot notify systemd: {e}");
+    }
 }
 
 fn stop_signal_set() -> nix::sys::signal::SigSet {
@@ -605,7 +435,13 @@ async fn wait_for_stop(lifetime: Option<Duration>) -> &'static str {
     let mut int = signal(SignalKind::interrupt()).ok();
     let mut hup = signal(SignalKind::hangup()).ok();
     // Handlers exist: let the signals held since start-up through (see serve_daemon).
-    let _ = stop_signal_set().thread_unblock();
+    if let Err(e) = stop_signal_set().thread_unblock() {
+        dcc_log!(
+            Level::Warning,
+            "main",
+            "cannot unblock the stop signals: {e}"
+        );
+    }
     async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
         match s {
             Some(s) => {
@@ -640,56 +476,6 @@ fn reopen_log() {
     }
 }
 
-/// Accept connections and serve each in its own task. Accepting never waits: a connection
-/// waits (or is closed) in [`Server::admit`], by its address, so clients that send nothing
-/// cannot stop others from being accepted (issue 10).
-async fn accept_loop<R: Runner>(
-    srv: Arc<Server<R>>,
-    listener: TcpListener,
-    no_fork: bool,
-    gate: Option<Arc<Gate>>,
-    port: Port,
-) {
-    loop {
-        let (sock, peer) = match listener.accept().await {
-            Ok(x) => x,
-            Err(e) => {
-                // EMFILE and friends: back off instead of spinning.
-                dcc_log!(Level::Error, "dcc_accept_job", "accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let srv2 = srv.clone();
-        let gate = gate.clone();
-        let task = async move {
-            // A refused connection is dropped here: no byte.
-            let Ok(admission) = srv2.admit(peer).await else {
-                return;
-            };
-            srv2.stats.accepted();
-            srv2.metrics.connections.inc();
-            let _ = sock.set_nodelay(true);
-            let (r, w) = sock.into_split();
-            secure::serve(
-                &srv2,
-                gate.as_deref(),
-                port,
-                r,
-                w,
-                Some(peer),
-                Some(admission),
-            )
-            .await;
-        };
-        if no_fork {
-            task.await;
-        } else {
-            tokio::spawn(task);
-        }
-    }
-}
-
 fn serve_inetd(
     cfg: Config,
     env: ServerEnv,
@@ -698,53 +484,16 @@ fn serve_inetd(
     safeguard: u32,
     gate: Option<Gate>,
 ) -> Result<(), ExitCode> {
-    use std::os::fd::FromRawFd;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|_| ExitCode::DistccFailed)?;
+        .map_err(|e| {
+            dcc_log!(Level::Error, "main", "failed to start runtime: {e}");
+            ExitCode::DistccFailed
+        })?;
     let result = rt.block_on(async move {
-        let (srv, _tx) = Server::new(cfg, env, allow, compilers, ProcessRunner, safeguard);
-        // A socket on stdin (inetd, systemd socket activation): check its peer.
-        let stdin = std::io::stdin();
-        let peer = socket2::SockRef::from(&stdin)
-            .peer_addr()
-            .ok()
-            .and_then(|a| a.as_socket());
-        match peer {
-            Some(peer) => {
-                let admission = srv.admit(peer).await.map_err(|_| ExitCode::AccessDenied)?;
-                // SAFETY: fd 0 is a connected socket (getpeername succeeded); we take a dup.
-                let fd = nix::unistd::dup(std::io::stdin()).map_err(|_| ExitCode::IoError)?;
-                let std_sock = unsafe { std::net::TcpStream::from_raw_fd(fd.as_raw_fd()) };
-                std::mem::forget(fd);
-                std_sock
-                    .set_nonblocking(true)
-                    .map_err(|_| ExitCode::IoError)?;
-                let sock =
-                    tokio::net::TcpStream::from_std(std_sock).map_err(|_| ExitCode::IoError)?;
-                let (r, w) = sock.into_split();
-                secure::serve(
-                    &srv,
-                    gate.as_ref(),
-                    Port::Main,
-                    r,
-                    w,
-                    Some(peer),
-                    Some(admission),
-                )
-                .await;
-            }
-            None => {
-                // Pipes (ssh mode): no address, no access check (distcc: "NOTSOCKET").
-                let (r, w) = (tokio::io::stdin(), tokio::io::stdout());
-                secure::serve(&srv, gate.as_ref(), Port::Main, r, w, None, None).await;
-            }
-        }
-        // The job's directory is removed on a blocking thread, which this runtime does not
-        // wait for when it shuts down: finish here.
-        srv.registry.remove_all();
-        Ok(())
+        let (srv, _stop) = Server::new(cfg, env, allow, compilers, ProcessRunner, safeguard);
+        listen::serve_inetd(&srv, gate.as_ref()).await
     });
     // stdin's reader is a blocking thread that may wait forever on a pipe the peer keeps
     // open; do not wait for it.

@@ -2,8 +2,10 @@
 //!
 //! - [`options`]: the command line (distcc's spelling) and environment, parsed once into a
 //!   typed `Config` / `ServerEnv`.
-//! - [`daemon`]: start-up in distcc's order (nice, drop root, log, chdir, whitelist check),
-//!   bind, detach, the tokio runtime, the accept loop, signals; and inetd mode.
+//! - [`daemon`]: start-up in distcc's order (nice, drop root ([`privileges`]), log, chdir,
+//!   whitelist check), bind, detach, pid file, the tokio runtime, signals.
+//! - [`listen`]: [`listen::serve`], the daemon's core: the accept loops until a shutdown
+//!   future resolves, then the drain; inetd's one connection. Tests run it in-process.
 //! - [`access`]: `--allow` lists, checked before a connection gets a single byte.
 //! - [`job`]: one connection: read and vet the request, receive the body into a private
 //!   directory ([`receive`], streaming, within the daemon-wide [`budget`]; [`workdir`];
@@ -29,9 +31,11 @@ pub mod counting;
 pub mod daemon;
 pub mod exec;
 pub mod job;
+pub mod listen;
 pub mod live;
 pub mod metrics;
 pub mod options;
+pub mod privileges;
 pub mod pump;
 pub mod receive;
 pub mod secure;
@@ -42,4 +46,5 @@ pub mod vetting;
 pub mod workdir;
 
 pub use daemon::main_with_args;
+pub use listen::{Listeners, serve};
 pub use server::Server;

@@ -43,6 +43,8 @@ pub struct Server<R: Runner> {
     pub runner: R,
     /// Becomes true when the daemon shuts down: running compiles are killed.
     pub shutdown: watch::Receiver<bool>,
+    /// The sending side of [`Server::shutdown`] ([`Server::shut_down`]).
+    stopper: watch::Sender<bool>,
     /// `_DISTCC_SAFEGUARD` of the daemon's own environment; children get one more.
     pub safeguard_level: u32,
 }
@@ -73,11 +75,34 @@ impl<R: Runner> Server<R> {
             registry: Registry::new(),
             runner,
             shutdown: rx,
+            stopper: tx.clone(),
             safeguard_level,
             env,
             cfg,
         };
         (Arc::new(srv), tx)
+    }
+
+    /// Start shutting down: running compiles are killed, their jobs end.
+    pub fn shut_down(&self) {
+        self.stopper.send_replace(true);
+    }
+
+    /// Remove every live job directory, on a blocking thread (a client's tree may be large
+    /// or deep: no work for a runtime worker). Returns how many were removed.
+    pub async fn remove_job_dirs(&self) -> usize {
+        let registry = self.registry.clone();
+        match tokio::task::spawn_blocking(move || registry.remove_all()).await {
+            Ok(n) => n,
+            Err(e) => {
+                dcc_common::dcc_log!(
+                    dcc_common::Level::Error,
+                    "dcc_cleanup_tempfiles",
+                    "removing job directories failed: {e}"
+                );
+                0
+            }
+        }
     }
 
     /// Whether a client address may connect (no list: everyone, as in inetd mode).
