@@ -1,5 +1,8 @@
 //! Running a compiler (distcc src/exec.c): behind a trait, so the job logic (statuses,
 //! disconnects, timeouts) is testable without gcc (the idea of sccache's mock_command.rs).
+//! The trait stays because a test uses it: tests/serve.rs runs the daemon core with
+//! compilers that run until killed, to check that a client's disconnect and shutdown kill
+//! a running compile at a moment the test chooses, which a real gcc cannot be held at.
 //!
 //! The real runner starts the program in a new process group (so a kill reaches everything
 //! the driver started: cc1, as, ...), with stdin from /dev/null and stdout/stderr to files in
