@@ -32,6 +32,7 @@ use tokio::time::Instant;
 use crate::access::canonical;
 use crate::exec::Runner;
 use crate::metrics::RefusalReason;
+use crate::observe::Event;
 use crate::server::Server;
 
 /// Connections one address may have waiting for a place (each is a descriptor and a task,
@@ -123,13 +124,12 @@ impl<R: Runner> Server<R> {
                 "dcc_check_client",
                 "connection from client '{ip}:{port}' denied by access list"
             );
-            self.metrics.refused(RefusalReason::Access);
-            self.live.failed(
-                &format!("{ip}:{port}"),
-                "",
-                "DENIED",
-                "not in the --allow list",
-            );
+            self.observe(Event::Refused {
+                client: &format!("{ip}:{port}"),
+                reason: RefusalReason::Access,
+                word: "DENIED",
+                why: "not in the --allow list",
+            });
             return Err(Rejected::Denied);
         }
         let limit = self.per_address_limit();
@@ -202,8 +202,12 @@ impl<R: Runner> Server<R> {
             "dcc_check_client",
             "connection from client '{ip}:{port}': {why}"
         );
-        self.metrics.refused(RefusalReason::Busy);
-        self.live.failed(&format!("{ip}:{port}"), "", "BUSY", &why);
+        self.observe(Event::Refused {
+            client: &format!("{ip}:{port}"),
+            reason: RefusalReason::Busy,
+            word: "BUSY",
+            why: &why,
+        });
     }
 }
 

@@ -26,8 +26,9 @@ use crate::access::client_name;
 use crate::admit::Admission;
 use crate::counting::{CountingReader, CountingWriter};
 use crate::exec::{Runner, Running, Spawn};
-use crate::live::{LiveJob, Phase};
+use crate::live::LiveJob;
 use crate::metrics::RefusalReason;
+use crate::observe::{Event, JobOutcome};
 use crate::pump;
 use crate::receive::{Layout, Received, receive};
 use crate::server::Server;
@@ -136,20 +137,6 @@ impl BodyClock {
     }
 }
 
-/// What the summary line and the stats record about a connection.
-#[derive(Debug)]
-struct Summary {
-    client: String,
-    /// Why the job did not produce an object (for the status page and metrics).
-    reason: Option<String>,
-    refusal: Option<RefusalReason>,
-    result: JobResult,
-    status: u32,
-    ret: i32,
-    compiler: String,
-    input: String,
-}
-
 /// A `SERR` line in distcc's log format, sent to the client with a refusal.
 fn serr_line(level: Level, func: &str, msg: &str) -> Vec<u8> {
     let mut l = dcc_common::Logger::format_line(
@@ -161,6 +148,19 @@ fn serr_line(level: Level, func: &str, msg: &str) -> Vec<u8> {
     );
     l.push('\n');
     l.into_bytes()
+}
+
+impl ReadError {
+    /// What a request that could not be read counts as: the client went away, or it sent
+    /// something that is not a (timely) request.
+    pub fn job_result(&self) -> JobResult {
+        match self {
+            ReadError::Proto(ProtoError::Truncated { .. }) | ReadError::Io(_) => {
+                JobResult::CliDisconn
+            }
+            _ => JobResult::RejBadReq,
+        }
+    }
 }
 
 /// Serve one connection whose peer already passed the access list ([`Server::admit`]; `None`
@@ -177,17 +177,8 @@ pub async fn serve<R, I, O>(
     O: AsyncWrite + Unpin + Send,
 {
     let start = Instant::now();
-    let mut sum = Summary {
-        client: client_name(peer),
-        reason: None,
-        refusal: None,
-        result: JobResult::Other,
-        status: 0,
-        ret: 0,
-        compiler: String::new(),
-        input: String::new(),
-    };
-    let live = srv.live.start(&sum.client);
+    let client = client_name(peer);
+    let live = srv.live.start(&client);
     let mut input = CountingReader::new(input, srv.metrics.received.clone());
     let mut output = CountingWriter::new(output, srv.metrics.sent.clone());
     let mut dir = None;
@@ -199,65 +190,72 @@ pub async fn serve<R, I, O>(
         intake: None,
         deadline: started + srv.env.header_timeout,
     };
-    run(
+    let conn = Conn {
         srv,
-        &mut input,
-        &mut output,
-        &mut sum,
-        &live,
-        &mut dir,
-        &mut unfinished,
-    )
-    .await;
+        live: &live,
+        input: &mut input,
+        output: &mut output,
+    };
+    let outcome = run(conn, &mut dir, &mut unfinished).await;
     unfinished.release();
     // The job's directory is gone before the summary line says the job ended.
     if let Some(d) = dir {
         d.remove().await;
     }
-    let _ = output.shutdown().await;
+    if let Err(e) = output.shutdown().await {
+        dcc_log!(Level::Debug, "dcc_run_job", "closing the connection: {e}");
+    }
     drop(live);
-    let ms = start.elapsed().as_millis();
-    srv.stats
-        .finished(sum.result, &sum.compiler, &sum.input, start.elapsed());
-    srv.metrics.job(sum.result, start.elapsed().as_secs_f64());
-    if let Some(r) = sum.refusal {
-        srv.metrics.refused(r);
-    }
-    if sum.result != JobResult::CompileOk {
-        let reason = sum.reason.as_deref().unwrap_or("unknown");
-        srv.live
-            .failed(&sum.client, &sum.input, sum.result.text(), reason);
-    }
-    let st = sum.status;
+    let elapsed = start.elapsed();
+    srv.observe(Event::Finished {
+        client: &client,
+        outcome: &outcome,
+        elapsed,
+    });
+    let o = &outcome;
+    let st = o.status;
     let mut line = format!(
         "client: {} {} exit:{} sig:{} core:{} ret:{} time:{}ms ",
-        sum.client,
-        sum.result.text(),
+        client,
+        o.result.text(),
         (st >> 8) & 0xff,
         st & 0x7f,
         (st >> 7) & 1,
-        sum.ret,
-        ms
+        o.ret,
+        elapsed.as_millis()
     );
-    if matches!(sum.result, JobResult::CompileOk | JobResult::CompileError) {
-        line.push_str(&format!("{} {}", sum.compiler, sum.input));
+    if matches!(o.result, JobResult::CompileOk | JobResult::CompileError) {
+        line.push_str(&format!("{} {}", o.compiler, o.input));
     }
     dcc_log!(Level::Notice, "dcc_job_summary", "{line}");
 }
 
-async fn run<'s, R, I, O>(
+/// A connection being served: the daemon, the job's entry in the live view, the two halves.
+struct Conn<'c, 's, R: Runner, I, O> {
     srv: &'s Server<R>,
-    input: &mut I,
-    output: &mut O,
-    sum: &mut Summary,
-    live: &LiveJob<'_>,
+    live: &'c LiveJob<'s>,
+    input: &'c mut I,
+    output: &'c mut O,
+}
+
+/// One job, from the intake to the reply: how it ended.
+async fn run<'s, R, I, O>(
+    conn: Conn<'_, 's, R, I, O>,
     slot: &mut Option<JobDir>,
     unfinished: &mut Unfinished<'s>,
-) where
+) -> JobOutcome
+where
     R: Runner,
     I: AsyncRead + Unpin + Send,
     O: AsyncWrite + Unpin + Send,
 {
+    let Conn {
+        srv,
+        live,
+        input,
+        output,
+    } = conn;
+    let mut job = JobOutcome::new();
     let timeout = srv.env.io_timeout;
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut dec = RequestDecoder::streaming(srv.limits);
@@ -271,10 +269,8 @@ async fn run<'s, R, I, O>(
                 srv.intake_limit()
             );
             dcc_log!(Level::Warning, "dcc_accept_job", "{msg}");
-            sum.reason = Some(msg);
-            sum.refusal = Some(RefusalReason::Busy);
-            sum.result = JobResult::RejOverload;
-            return;
+            job.refusal = Some(RefusalReason::Busy);
+            return job.ended(JobResult::RejOverload, msg);
         }
     }
     let first = tokio::time::timeout_at(deadline, next_event(input, &mut buf, &mut dec, timeout))
@@ -283,45 +279,44 @@ async fn run<'s, R, I, O>(
     let header = match first {
         Ok(RequestEvent::Header(h)) => h,
         Ok(_) => {
-            sum.result = JobResult::RejBadReq;
-            return;
+            job.result = JobResult::RejBadReq;
+            return job;
         }
         Err(e) => {
             log_read_error(&e, true);
-            sum.reason = Some(e.to_string());
             if matches!(e, ReadError::Proto(ref p) if !matches!(p, ProtoError::Truncated { .. })) {
-                sum.refusal = Some(RefusalReason::Protocol);
+                job.refusal = Some(RefusalReason::Protocol);
             }
-            sum.result = match e {
-                ReadError::Proto(ProtoError::Truncated { .. }) | ReadError::Io(_) => {
-                    JobResult::CliDisconn
-                }
-                _ => JobResult::RejBadReq,
-            };
-            sum.ret = 109;
-            return;
+            job.ret = 109;
+            return job.ended(e.job_result(), e.to_string());
         }
     };
     let protocol = header.protocol;
-    sum.compiler = header.argv.first().cloned().unwrap_or_default();
-    live.describe(&sum.compiler, "");
+    job.compiler = header.argv.first().cloned().unwrap_or_default();
+    srv.observe(Event::Described {
+        job: live,
+        compiler: &job.compiler,
+        input: "",
+    });
 
     // Vet before anything touches the disk.
     let prepared = match vetting::prepare(srv, &header) {
         Ok(p) => p,
         Err(refusal) => {
-            sum.input = refusal.input.clone().unwrap_or_default();
-            sum.reason = Some(refusal.message.clone());
-            sum.refusal = Some(refusal.kind);
+            job.input = refusal.input.clone().unwrap_or_default();
+            job.refusal = Some(refusal.kind);
             refuse(srv, input, output, &mut buf, &mut dec, protocol, &refusal).await;
-            sum.ret = refusal.exit.code();
-            sum.status = wait_status_exit(refusal.exit.code() as u8);
-            sum.result = JobResult::Other;
-            return;
+            job.ret = refusal.exit.code();
+            job.status = wait_status_exit(refusal.exit.code() as u8);
+            return job.ended(JobResult::Other, refusal.message);
         }
     };
-    sum.input = prepared.input_name.clone();
-    live.describe(&sum.compiler, &sum.input);
+    job.input = prepared.input_name.clone();
+    srv.observe(Event::Described {
+        job: live,
+        compiler: &job.compiler,
+        input: &job.input,
+    });
 
     let dir = match JobDir::create(&srv.env.tmpdir, srv.env.save_temps, srv.registry.clone()) {
         Ok(d) => slot.insert(d),
@@ -331,8 +326,7 @@ async fn run<'s, R, I, O>(
                 srv.env.tmpdir.display()
             );
             dcc_log!(Level::Error, "dcc_make_tmpnam", "{msg}");
-            sum.reason = Some(msg);
-            return;
+            return job.ended(JobResult::Other, msg);
         }
     };
 
@@ -341,28 +335,19 @@ async fn run<'s, R, I, O>(
         Ok(l) => l,
         Err(Received::Read(e)) => {
             log_read_error(&e, false);
-            sum.reason = Some(e.to_string());
-            sum.result = match e {
-                ReadError::Proto(ProtoError::Truncated { .. }) | ReadError::Io(_) => {
-                    JobResult::CliDisconn
-                }
-                _ => JobResult::RejBadReq,
-            };
-            return;
+            return job.ended(e.job_result(), e.to_string());
         }
         Err(Received::Refused(refusal)) => {
             dcc_log!(refusal.level, refusal.func, "{}", refusal.message);
-            sum.reason = Some(refusal.message.clone());
-            sum.refusal = Some(refusal.kind);
+            job.refusal = Some(refusal.kind);
             send_refusal(output, protocol, &refusal).await;
-            sum.ret = refusal.exit.code();
-            sum.status = wait_status_exit(refusal.exit.code() as u8);
-            return;
+            job.ret = refusal.exit.code();
+            job.status = wait_status_exit(refusal.exit.code() as u8);
+            return job.ended(JobResult::Other, refusal.message);
         }
         Err(Received::Local(msg)) => {
             dcc_log!(Level::Error, "dcc_run_job", "{msg}");
-            sum.reason = Some(msg);
-            return;
+            return job.ended(JobResult::Other, msg);
         }
     };
 
@@ -376,48 +361,49 @@ async fn run<'s, R, I, O>(
     );
 
     // A --jobs slot. Requests are read before this point, so a slow client never holds one.
-    live.phase(Phase::Queued);
-    srv.metrics.queued.inc();
+    srv.observe(Event::Queued(live));
     // A client that goes away while its job waits leaves the queue at once, instead of
     // holding a place and costing a compiler start when its turn comes (found by the soak).
     let permit = tokio::select! {
         p = srv.jobs.acquire() => Some(p),
         _ = client_gone(input) => None,
     };
-    srv.metrics.queued.dec();
-    let Some(Ok(_permit)) = permit else {
-        if permit.is_none() {
-            sum.result = JobResult::CliDisconn;
-            sum.ret = 107;
-            sum.reason = Some("client disconnected while its job was queued".into());
+    srv.observe(Event::LeftQueue);
+    let _permit = match permit {
+        Some(Ok(p)) => p,
+        // The semaphore is never closed.
+        Some(Err(_)) => return job,
+        None => {
             dcc_log!(
                 Level::Warning,
                 "dcc_collect_child",
                 "Client fd disconnected while queued, dropping job"
             );
+            job.ret = 107;
+            return job.ended(
+                JobResult::CliDisconn,
+                "client disconnected while its job was queued",
+            );
         }
-        return;
     };
-    live.phase(Phase::Compiling);
-    srv.stats.job_started();
-    srv.metrics.running.inc();
-    let outcome = compile(srv, input, &prepared, &layout).await;
-    srv.metrics.running.dec();
-    srv.stats.job_stopped();
+    srv.observe(Event::Compiling(live));
+    let compiled = compile(srv, input, &prepared, &layout).await;
+    srv.observe(Event::Compiled);
 
-    let (status, mut stderr) = match outcome {
+    let (status, mut stderr) = match compiled {
         Outcome::Exited(st) => (st, Vec::new()),
         Outcome::Disconnected(st) => {
-            sum.result = JobResult::CliDisconn;
-            sum.status = st;
-            sum.ret = 107;
-            sum.reason = Some("client disconnected during the compile; killed it".into());
             dcc_log!(
                 Level::Warning,
                 "dcc_collect_child",
                 "Client fd disconnected, killing job"
             );
-            return;
+            job.status = st;
+            job.ret = 107;
+            return job.ended(
+                JobResult::CliDisconn,
+                "client disconnected during the compile; killed it",
+            );
         }
         Outcome::TimedOut => {
             let msg = format!(
@@ -426,73 +412,72 @@ async fn run<'s, R, I, O>(
                 srv.cfg.job_lifetime.unwrap_or_default().as_secs()
             );
             dcc_log!(Level::Warning, "dcc_collect_child", "{msg}");
-            sum.result = JobResult::CompileTimeout;
-            sum.reason = Some(msg.clone());
-            sum.ret = 118;
+            job.ret = 118;
             let st = wait_status_exit(118);
-            sum.status = st;
-            (st, serr_line(Level::Warning, "dcc_collect_child", &msg))
+            let serr = serr_line(Level::Warning, "dcc_collect_child", &msg);
+            job = job.ended(JobResult::CompileTimeout, msg);
+            (st, serr)
         }
         Outcome::SpawnFailed(e) => {
-            let msg = format!("failed to exec {}: {e}", sum.compiler);
+            let msg = format!("failed to exec {}: {e}", job.compiler);
             dcc_log!(Level::Error, "dcc_execvp", "{msg}");
-            sum.reason = Some(msg.clone());
-            sum.ret = 110;
-            let st = wait_status_exit(110);
-            (st, serr_line(Level::Error, "dcc_execvp", &msg))
+            job.ret = 110;
+            let serr = serr_line(Level::Error, "dcc_execvp", &msg);
+            job.reason = Some(msg);
+            (wait_status_exit(110), serr)
         }
     };
-    if sum.result != JobResult::CompileTimeout {
-        sum.status = status;
-        sum.result = if status == 0 {
+    job.status = status;
+    if job.result != JobResult::CompileTimeout {
+        job.result = if status == 0 {
             JobResult::CompileOk
         } else {
             JobResult::CompileError
         };
     }
-    log_status(&sum.compiler, &prepared.input_name, status);
-    live.phase(Phase::Sending);
+    log_status(&job.compiler, &prepared.input_name, status);
+    srv.observe(Event::Sending(live));
 
     let reply = match build_reply(&prepared, &layout, status, &mut stderr) {
         Ok(r) => r,
         Err(e) => {
-            dcc_log!(
-                Level::Error,
-                "dcc_run_job",
-                "failed to collect results: {e}"
-            );
-            sum.result = JobResult::Other;
-            sum.reason = Some(format!("failed to collect results: {e}"));
-            return;
+            let msg = format!("failed to collect results: {e}");
+            dcc_log!(Level::Error, "dcc_run_job", "{msg}");
+            return job.ended(JobResult::Other, msg);
         }
     };
-    if sum.result == JobResult::CompileError && sum.reason.is_none() {
-        // The first line of the compiler's complaint says most about why.
-        let text = String::from_utf8_lossy(&reply.stderr);
-        let first = text
-            .lines()
-            .find(|l| l.contains("error"))
-            .or_else(|| text.lines().next())
-            .map(str::to_owned);
-        let code = (status >> 8) & 0xff;
-        sum.reason = Some(match first {
-            Some(l) => format!("exit {code}: {l}"),
-            None => format!("exit {code}"),
-        });
+    if job.result == JobResult::CompileError && job.reason.is_none() {
+        job.reason = Some(compile_error_reason(&reply.stderr, status));
     }
     let mut bytes = Vec::with_capacity(reply.object.len() + reply.stderr.len() + 128);
     if let Err(e) = reply.encode(protocol, &mut bytes) {
         dcc_log!(Level::Error, "dcc_run_job", "failed to encode reply: {e}");
-        sum.result = JobResult::Other;
-        return;
+        job.result = JobResult::Other;
+        return job;
     }
     if let Err(e) = write_all(output, &bytes, timeout).await {
         dcc_log!(Level::Error, "dcc_writex", "failed to write: {e}");
-        sum.reason = Some(format!("failed to write the reply: {e}"));
-        sum.result = JobResult::CliDisconn;
-        return;
+        return job.ended(
+            JobResult::CliDisconn,
+            format!("failed to write the reply: {e}"),
+        );
     }
     dcc_log_noname!(Level::Info, "job complete");
+    job
+}
+
+/// The first line of the compiler's complaint says most about why a compile failed.
+fn compile_error_reason(stderr: &[u8], status: u32) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let first = text
+        .lines()
+        .find(|l| l.contains("error"))
+        .or_else(|| text.lines().next());
+    let code = (status >> 8) & 0xff;
+    match first {
+        Some(l) => format!("exit {code}: {l}"),
+        None => format!("exit {code}"),
+    }
 }
 
 /// distcc's `dcc_critique_status` wording for the daemon's info log.

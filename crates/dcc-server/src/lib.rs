@@ -16,6 +16,8 @@
 //! - [`secure`]: the authenticated, encrypted transport (`--auth-keys`, dcc-secure) in front
 //!   of the job: sniffs plain from secure, runs the handshake, refuses plain clients with
 //!   `--require-auth` or on `--secure-port`.
+//! - [`observe`]: the one observer: [`Server::observe`] feeds every event of a connection to
+//!   the three sinks below; [`observe::JobOutcome`] is how a job ended.
 //! - [`stats`], [`stats_http`]: counters and distcc's stats page; on the same port our
 //!   `/metrics` ([`metrics`], Prometheus), `/status.json` and a live web page ([`live`]).
 //! - `--zeroconf`, the mDNS/DNS-SD announcement `+zeroconf` clients browse for, is
@@ -34,6 +36,7 @@ pub mod job;
 pub mod listen;
 pub mod live;
 pub mod metrics;
+pub mod observe;
 pub mod options;
 pub mod privileges;
 pub mod pump;

@@ -22,6 +22,7 @@ use socket2::{Domain, Protocol as SockProto, Socket, Type};
 use tokio::net::TcpListener;
 
 use crate::exec::Runner;
+use crate::observe::Event;
 use crate::secure::{self, Gate, Port};
 use crate::server::Server;
 use crate::stats_http;
@@ -137,8 +138,7 @@ async fn accept_loop<R: Runner>(
             let Ok(admission) = srv2.admit(peer).await else {
                 return;
             };
-            srv2.stats.accepted();
-            srv2.metrics.connections.inc();
+            srv2.observe(Event::Accepted);
             if let Err(e) = sock.set_nodelay(true) {
                 dcc_log!(Level::Debug, "dcc_accept_job", "TCP_NODELAY: {e}");
             }

@@ -27,6 +27,7 @@ use crate::admit::{Admission, HELLO_TIMEOUT};
 use crate::exec::Runner;
 use crate::job;
 use crate::metrics::RefusalReason;
+use crate::observe::Event;
 use crate::options::SecureOptions;
 use crate::server::Server;
 
@@ -137,8 +138,12 @@ pub async fn serve<R, I, O>(
     // Short: a peer without a key must not hold its place long (crate::admit).
     let timeout = srv.env.io_timeout.min(HELLO_TIMEOUT);
     let refuse = |why: &str| {
-        srv.metrics.refused(RefusalReason::Access);
-        srv.live.failed(&client, "", "AUTH", why);
+        srv.observe(Event::Refused {
+            client: &client,
+            reason: RefusalReason::Access,
+            word: "AUTH",
+            why,
+        });
     };
     let first = match tokio::time::timeout(timeout, sniff(&mut input)).await {
         Ok(Ok(s)) => s,
