@@ -118,18 +118,7 @@ impl<R: Runner> Server<R> {
             "dcc_check_client",
             "connection from {ip}:{port}"
         );
-        if !self.allows(ip) {
-            dcc_log!(
-                Level::Error,
-                "dcc_check_client",
-                "connection from client '{ip}:{port}' denied by access list"
-            );
-            self.observe(Event::Refused {
-                client: &format!("{ip}:{port}"),
-                reason: RefusalReason::Access,
-                word: "DENIED",
-                why: "not in the --allow list",
-            });
+        if !self.access_check(peer) {
             return Err(Rejected::Denied);
         }
         let limit = self.per_address_limit();
@@ -190,6 +179,28 @@ impl<R: Runner> Server<R> {
             ip,
             started,
         })
+    }
+
+    /// The access list alone, for every port (the compile ports through [`Server::admit`],
+    /// the stats port directly): a refusal is logged in distcc's words and counted.
+    pub fn access_check(&self, peer: SocketAddr) -> bool {
+        let ip = canonical(peer.ip());
+        if self.allows(ip) {
+            return true;
+        }
+        let port = peer.port();
+        dcc_log!(
+            Level::Error,
+            "dcc_check_client",
+            "connection from client '{ip}:{port}' denied by access list"
+        );
+        self.observe(Event::Refused {
+            client: &format!("{ip}:{port}"),
+            reason: RefusalReason::Access,
+            word: "DENIED",
+            why: "not in the --allow list",
+        });
+        false
     }
 
     fn too_many(&self, ip: IpAddr, port: u16, what: &str) {

@@ -10,7 +10,7 @@
 //! - [`job`]: one connection: read and vet the request, receive the body into a private
 //!   directory ([`receive`], streaming, within the daemon-wide [`budget`]; [`workdir`];
 //!   [`pump`] for protocol 3), run the compiler ([`exec`], behind a trait) under the
-//!   `--jobs` semaphore, reply, log distcc's summary line.
+//!   `--jobs` semaphore, reply ([`reply`]), log distcc's summary line.
 //! - [`compiler`] and [`vetting`]: what may run (the CVE-2004-2687 whitelist, DISTCC_CMDLIST)
 //!   and with which arguments (dcc_args::server's allow-list).
 //! - [`secure`]: the authenticated, encrypted transport (`--auth-keys`, dcc-secure) in front
@@ -41,6 +41,7 @@ pub mod options;
 pub mod privileges;
 pub mod pump;
 pub mod receive;
+pub mod reply;
 pub mod secure;
 pub mod server;
 pub mod stats;

@@ -22,7 +22,7 @@ use crate::vetting::{self, Prepared};
 use crate::workdir::JobDir;
 
 /// Where a received job's files are.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Layout {
     /// The compiler's working directory.
     pub cwd: PathBuf,

@@ -35,19 +35,15 @@ pub async fn serve<R: Runner>(srv: Arc<Server<R>>, listener: TcpListener) {
                 continue;
             }
         };
-        let ip = canonical(peer.ip());
-        if !srv.allows(ip) {
-            dcc_log!(
-                Level::Error,
-                "dcc_check_client",
-                "connection from client '{ip}:{}' denied by access list",
-                peer.port()
-            );
+        if !srv.access_check(peer) {
             continue;
         }
+        let ip = canonical(peer.ip());
         let srv = srv.clone();
         tokio::spawn(async move {
-            let _ = answer(&srv, sock).await;
+            if let Err(e) = answer(srv, sock).await {
+                dcc_log!(Level::Debug, "dcc_stats_server", "answer to {ip}: {e}");
+            }
         });
     }
 }
@@ -84,19 +80,26 @@ fn http(content_type: &str, body: &str) -> String {
     )
 }
 
-async fn answer<R: Runner>(srv: &Server<R>, mut sock: TcpStream) -> std::io::Result<()> {
+async fn answer<R: Runner>(srv: Arc<Server<R>>, mut sock: TcpStream) -> std::io::Result<()> {
     let mut req = [0u8; 1024];
     let n = tokio::time::timeout(REQUEST_WAIT, sock.read(&mut req))
         .await
         .unwrap_or(Ok(0))
         .unwrap_or(0);
     let page = match route(&req[..n]) {
-        Route::Distcc => srv.stats.distcc_page(&srv.env.tmpdir),
+        // A scan of every process in /proc, statvfs and /proc/diskstats: a blocking thread's
+        // work, not a runtime worker's.
+        Route::Distcc => {
+            let srv = srv.clone();
+            tokio::task::spawn_blocking(move || srv.stats.distcc_page(&srv.env.tmpdir))
+                .await
+                .map_err(std::io::Error::other)?
+        }
         Route::Metrics => http(
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
             &srv.metrics.encode(),
         ),
-        Route::Status => http("application/json", &status_json(srv)),
+        Route::Status => http("application/json", &status_json(&srv)),
         Route::Ui => http("text/html; charset=utf-8", UI_PAGE),
     };
     sock.write_all(page.as_bytes()).await?;

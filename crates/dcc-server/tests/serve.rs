@@ -14,11 +14,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dcc_common::MapEnv;
-use dcc_server::Server;
 use dcc_server::compiler::CompilerPolicy;
 use dcc_server::exec::{ProcessRunner, Runner, Running, Spawn};
 use dcc_server::options::{self, Parsed, ServerEnv};
 use dcc_server::stats::JobResult;
+use dcc_server::{Listeners, Server};
 use dcc_testkit::World;
 use dcc_testkit::wire::{compile_local, decode_reply, exchange, preprocess, request};
 use tokio::net::TcpListener;
@@ -32,6 +32,8 @@ const LIMIT: Duration = Duration::from_secs(30);
 struct InProcess<R: Runner> {
     w: World,
     addr: SocketAddr,
+    /// The stats port.
+    stats: SocketAddr,
     srv: Arc<Server<R>>,
     stop: Option<oneshot::Sender<()>>,
     served: JoinHandle<()>,
@@ -60,13 +62,22 @@ async fn start<R: Runner>(args: &[&str], vars: &[(&str, &str)], runner: R) -> In
     let (srv, _stop) = Server::new(cfg, env, allow, compilers, runner, 0);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let stats_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stats = stats_listener.local_addr().unwrap();
+    let listeners = Listeners {
+        main: listener,
+        secure: None,
+        stats: Some(stats_listener),
+        gate: None,
+    };
     let (tx, rx) = oneshot::channel::<()>();
-    let served = tokio::spawn(dcc_server::serve(listener, srv.clone(), async {
+    let served = tokio::spawn(dcc_server::serve(listeners, srv.clone(), async {
         let _ = rx.await;
     }));
     InProcess {
         w,
         addr,
+        stats,
         srv,
         stop: Some(tx),
         served,
@@ -205,6 +216,25 @@ async fn a_client_outside_allow_gets_no_byte_and_is_counted() {
     assert_eq!(d.last_failure().0, "DENIED");
     assert_eq!(d.srv.stats.accepted_count(), 0);
     assert!(runner.started().is_empty(), "nothing ran");
+    d.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stats_port_refuses_outside_allow_through_the_same_check() {
+    let d = start(&["--allow", "192.0.2.0/24"], &[], UntilKilled::default()).await;
+    let stats = d.stats;
+    let reply = tokio::task::spawn_blocking(move || {
+        exchange(stats, b"GET /metrics HTTP/1.0\r\n\r\n", LIMIT).reply
+    })
+    .await
+    .unwrap();
+    assert!(reply.is_empty(), "refused client got {} bytes", reply.len());
+    until(
+        || d.srv.metrics.encode().contains(r#"reason="access"} 1"#),
+        "the stats port's refusal in /metrics",
+    )
+    .await;
+    assert_eq!(d.last_failure().0, "DENIED");
     d.shut_down().await;
 }
 
