@@ -486,6 +486,7 @@ async fn run<'s, R, I, O>(
         sum.result = JobResult::Other;
         return;
     }
+    crate::load::append(srv, protocol, &mut bytes);
     if let Err(e) = write_all(output, &bytes, timeout).await {
         dcc_log!(Level::Error, "dcc_writex", "failed to write: {e}");
         sum.reason = Some(format!("failed to write the reply: {e}"));

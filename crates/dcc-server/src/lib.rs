@@ -16,6 +16,7 @@
 //!   `--require-auth` or on `--secure-port`.
 //! - [`stats`], [`stats_http`]: counters and distcc's stats page; on the same port our
 //!   `/metrics` ([`metrics`], Prometheus), `/status.json` and a live web page ([`live`]).
+//! - [`load`]: the load report appended to replies in our extension versions.
 //! - `--zeroconf`, the mDNS/DNS-SD announcement `+zeroconf` clients browse for, is
 //!   dcc-zeroconf's.
 //!
@@ -30,6 +31,7 @@ pub mod daemon;
 pub mod exec;
 pub mod job;
 pub mod live;
+pub mod load;
 pub mod metrics;
 pub mod options;
 pub mod pump;
