@@ -20,6 +20,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use dcc_proto::load::{LoadReport, carries_report};
 use dcc_proto::reply::{ReplyEvent, ReplyStream};
 use dcc_proto::{Limits, ProtoError, Protocol, Token};
 
@@ -158,6 +159,8 @@ pub struct Received {
     pub stderr: Spool,
     pub stdout: Spool,
     pub object: Spool,
+    /// The helper's load report (our extension versions only; see [`read_report`]).
+    pub load: Option<LoadReport>,
 }
 
 /// Where reply bytes come from: a connection, or bytes in memory (tests, fuzzing).
@@ -238,7 +241,12 @@ pub fn receive(
                 }
                 ReplyEvent::Data(token, data) => (token, data),
                 ReplyEvent::BodyEnd(_) => continue,
-                ReplyEvent::End => return Ok(got),
+                ReplyEvent::End => {
+                    if carries_report(how.protocol) {
+                        got.load = read_report(src, &mut buf);
+                    }
+                    return Ok(got);
+                }
             };
             let spool = match token {
                 Token::SERR => &mut got.stderr,
@@ -295,6 +303,27 @@ pub fn receive(
             started();
         }
     }
+}
+
+/// How long the client waits for a load report not yet in its buffer. The daemon writes it
+/// with the reply, so it is nearly always there already; an older daemon sends none.
+pub const REPORT_WAIT: Duration = Duration::from_millis(2);
+
+/// The load report after a reply, if it is there: never an error (a report is a hint; the
+/// reply is complete without it).
+pub fn read_report(src: &mut dyn Source, buf: &mut BytesMut) -> Option<LoadReport> {
+    for _ in 0..2 {
+        match LoadReport::decode(buf) {
+            Ok(Some((r, _))) => return Some(r),
+            Ok(None) => {}
+            Err(_) => return None,
+        }
+        let want = dcc_proto::HEADER_LEN + dcc_proto::load::LOAD_MAX_LEN;
+        if !matches!(src.read_some(buf, want, Some(REPORT_WAIT)), Ok(n) if n > 0) {
+            return None;
+        }
+    }
+    LoadReport::decode(buf).ok().flatten().map(|(r, _)| r)
 }
 
 #[cfg(test)]
@@ -415,6 +444,45 @@ mod tests {
                 "{status:#x}: {e}"
             );
         }
+    }
+
+    #[test]
+    fn a_load_report_after_the_reply_is_read_only_in_our_versions() {
+        let tmp = tempfile::tempdir().unwrap();
+        let report = LoadReport {
+            free: 2,
+            queued: 1,
+            slots: 4,
+            cores: 8,
+            compile_ms: 900,
+        };
+        for (p, with, expect) in [
+            (Protocol::ZSTD, true, Some(report)),
+            (Protocol::ZSTD, false, None),
+            (Protocol::V1, true, None),
+        ] {
+            let mut bytes = Vec::new();
+            Reply::default().encode(p, &mut bytes).unwrap();
+            if with {
+                report.encode(&mut bytes);
+            }
+            let got = receive(
+                &mut &bytes[..],
+                &how(tmp.path(), p, reply_limits(1), SPILL_AT),
+                &mut || {},
+            )
+            .unwrap();
+            assert_eq!(got.load, expect, "{p:?} report sent: {with}");
+        }
+        // Garbage where the report would be is ignored, the reply stands.
+        let mut bytes = Vec::new();
+        Reply::default().encode(Protocol::ZSTD, &mut bytes).unwrap();
+        bytes.extend_from_slice(b"LOADffffffff");
+        let how = how(tmp.path(), Protocol::ZSTD, reply_limits(1), SPILL_AT);
+        assert_eq!(
+            receive(&mut &bytes[..], &how, &mut || {}).unwrap().load,
+            None
+        );
     }
 
     /// A source that delivers one byte per call and reports time passing in big steps.

@@ -7,6 +7,7 @@
 //! - [`request`] / [`reply`]: encoders, and decoders that are state machines over a byte buffer
 //!   (`Ok(None)` = need more bytes, `Ok(Some(event))`, or an error). A driver reads from its
 //!   socket into a `BytesMut` until the decoder makes progress.
+//! - [`load`]: the load report our daemon appends to replies in our extension versions.
 //! - [`compress`]: body compression per protocol; [`lzo`]: our LZO1X-1 codec.
 //! - [`limits`]: every length from the wire is checked against a [`Limits`] before buffering,
 //!   so a hostile peer cannot make a decoder allocate more than the limits allow.
@@ -17,6 +18,7 @@ pub mod compress;
 pub mod error;
 mod frame;
 pub mod limits;
+pub mod load;
 pub mod lzo;
 pub mod reply;
 pub mod request;

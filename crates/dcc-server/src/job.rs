@@ -454,6 +454,7 @@ where
         job.result = JobResult::Other;
         return job;
     }
+    crate::load::append(srv, protocol, &mut bytes);
     if let Err(e) = write_all(output, &bytes, timeout).await {
         dcc_log!(Level::Error, "dcc_writex", "failed to write: {e}");
         return job.ended(

@@ -20,6 +20,7 @@
 //!   the three sinks below; [`observe::JobOutcome`] is how a job ended.
 //! - [`stats`], [`stats_http`]: counters and distcc's stats page; on the same port our
 //!   `/metrics` ([`metrics`], Prometheus), `/status.json` and a live web page ([`live`]).
+//! - [`load`]: the load report appended to replies in our extension versions.
 //! - `--zeroconf`, the mDNS/DNS-SD announcement `+zeroconf` clients browse for, is
 //!   dcc-zeroconf's.
 //!
@@ -35,6 +36,7 @@ pub mod exec;
 pub mod job;
 pub mod listen;
 pub mod live;
+pub mod load;
 pub mod metrics;
 pub mod observe;
 pub mod options;

@@ -1,9 +1,11 @@
 //! What the daemon is doing now, for the JSON status and the web page: the jobs in flight
 //! (client, compiler, file, phase, age) and the most recent failures with their reasons.
+//! It also keeps a moving average of compile wall times, which the load report
+//! ([`crate::load`]) gives our clients as this helper's speed.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -28,6 +30,8 @@ struct Entry {
     input: String,
     phase: Phase,
     started: Instant,
+    /// When the job entered [`Phase::Compiling`].
+    compiling_since: Option<Instant>,
 }
 
 /// A job in flight, as the status shows it.
@@ -61,6 +65,8 @@ pub struct Live {
     next: AtomicU64,
     jobs: Mutex<BTreeMap<u64, Entry>>,
     recent: Mutex<VecDeque<Failure>>,
+    /// Moving average of compile wall times in ms (0: none yet).
+    compile_ms: AtomicU32,
 }
 
 /// A registered job; removed from the registry when dropped.
@@ -82,6 +88,7 @@ impl Live {
                 input: String::new(),
                 phase: Phase::Receiving,
                 started: Instant::now(),
+                compiling_since: None,
             },
         );
         LiveJob { live: self, id }
@@ -133,6 +140,26 @@ impl Live {
             .collect()
     }
 
+    /// The moving average of compile wall times, in ms; 0 before the first compile.
+    pub fn compile_ms(&self) -> u32 {
+        self.compile_ms.load(Ordering::Relaxed)
+    }
+
+    /// Fold one compile's wall time into the average (weight 1/4: a few jobs follow a change
+    /// of load, one odd unit does not swing it).
+    fn compiled(&self, took: std::time::Duration) {
+        let ms = u32::try_from(took.as_millis()).unwrap_or(u32::MAX).max(1);
+        let _ = self
+            .compile_ms
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+                Some(if old == 0 {
+                    ms
+                } else {
+                    ((u64::from(old) * 3 + u64::from(ms)) / 4) as u32
+                })
+            });
+    }
+
     fn update(&self, id: u64, f: impl FnOnce(&mut Entry)) {
         if let Some(e) = self
             .jobs
@@ -147,7 +174,18 @@ impl Live {
 
 impl LiveJob<'_> {
     pub fn phase(&self, phase: Phase) {
-        self.live.update(self.id, |e| e.phase = phase);
+        let mut took = None;
+        self.live.update(self.id, |e| {
+            if phase == Phase::Compiling {
+                e.compiling_since = Some(Instant::now());
+            } else if let Some(t) = e.compiling_since.take() {
+                took = Some(t.elapsed());
+            }
+            e.phase = phase;
+        });
+        if let Some(t) = took {
+            self.live.compiled(t);
+        }
     }
 
     pub fn describe(&self, compiler: &str, input: &str) {
@@ -183,8 +221,11 @@ mod tests {
             assert_eq!(v.len(), 1);
             assert_eq!(v[0].input, "x.c");
             assert_eq!(v[0].phase, Phase::Compiling);
+            assert_eq!(live.compile_ms(), 0, "no compile has ended yet");
+            j.phase(Phase::Sending);
         }
         assert!(live.jobs().is_empty(), "dropped guard unregisters");
+        assert_ne!(live.compile_ms(), 0, "the compile was timed");
         for i in 0..(RECENT + 5) {
             live.failed("c", &format!("f{i}.c"), "OTHER", "why");
         }

@@ -205,3 +205,26 @@ fn a_masquerade_directory_on_the_daemons_path_is_skipped_and_reported() {
     assert!(serr.contains("is a link to distcc; skipping it"), "{serr}");
     assert!(d.wait_log("COMPILE_OK", 1).contains("skipping it"));
 }
+
+/// Our extension version gets a load report after the reply; distcc's versions never do.
+#[test]
+fn a_load_report_follows_only_replies_in_our_versions() {
+    let w = World::new();
+    let d = Daemon::ours(&w);
+    w.write("src/x.c", SOURCE);
+    let i = preprocess(&w.path("src"), "x.c", &[]);
+    for version in [1, 2, 0x102] {
+        let req = request(version, &["gcc", "-c", "x.c", "-o", "x.o"], &i);
+        let ex = exchange(d.addr(), &req, Duration::from_secs(30));
+        let (reply, load) = dcc_testkit::wire::decode_reply_and_load(&ex.reply, version).unwrap();
+        assert_eq!(reply.status, 0);
+        if version == 0x102 {
+            let load = load.expect("a report in our version");
+            assert!(load.slots >= 1 && load.free >= 1 && load.free <= load.slots);
+            assert!(load.cores >= 1);
+            assert!(load.compile_ms >= 1, "the compile before it was timed");
+        } else {
+            assert_eq!(load, None, "protocol {version}: nothing new");
+        }
+    }
+}

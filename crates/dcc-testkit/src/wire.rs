@@ -60,8 +60,28 @@ pub fn request(version: u32, argv: &[&str], doti: &[u8]) -> Vec<u8> {
 
 /// Decode a reply to a request made with `version`.
 pub fn decode_reply(bytes: &[u8], version: u32) -> Result<dcc_proto::Reply, dcc_proto::ProtoError> {
+    decode_reply_and_load(bytes, version).map(|(r, _)| r)
+}
+
+/// [`decode_reply`], also returning the load report that our daemon appends in our extension
+/// versions (none in distcc's). Bytes after the reply that are not one report are an error.
+pub fn decode_reply_and_load(
+    bytes: &[u8],
+    version: u32,
+) -> Result<(dcc_proto::Reply, Option<dcc_proto::load::LoadReport>), dcc_proto::ProtoError> {
     let protocol = dcc_proto::Protocol::from_wire(version).expect("version");
-    dcc_proto::Reply::decode_all(bytes, protocol, dcc_proto::Limits::default())
+    let mut buf = bytes::BytesMut::from(bytes);
+    let mut dec = dcc_proto::ReplyDecoder::new(protocol, dcc_proto::Limits::default());
+    let reply = dec.decode(&mut buf)?.ok_or_else(|| dec.truncated())?;
+    if buf.is_empty() {
+        return Ok((reply, None));
+    }
+    match dcc_proto::load::LoadReport::decode(&buf) {
+        Ok(Some((load, n))) if n == buf.len() && dcc_proto::load::carries_report(protocol) => {
+            Ok((reply, Some(load)))
+        }
+        _ => Err(dcc_proto::ProtoError::TrailingData),
+    }
 }
 
 /// Preprocess `source` (a C file path) with `gcc -E` plus `flags`, run in `cwd`.
