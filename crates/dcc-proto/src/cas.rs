@@ -51,6 +51,9 @@ pub enum ChainKind {
     System,
     /// `-idirafter`.
     After,
+    /// Not a directory: a file the compiler reads before the source (`-include`, and the
+    /// pre-include `stdc-predef.h` that `-nostdinc` turns off on the helper).
+    Include,
 }
 
 impl ChainKind {
@@ -60,6 +63,7 @@ impl ChainKind {
             ChainKind::Bracket => "I",
             ChainKind::System => "isystem",
             ChainKind::After => "idirafter",
+            ChainKind::Include => "include",
         }
     }
 
@@ -69,6 +73,7 @@ impl ChainKind {
             "I" => ChainKind::Bracket,
             "isystem" => ChainKind::System,
             "idirafter" => ChainKind::After,
+            "include" => ChainKind::Include,
             _ => return None,
         })
     }
