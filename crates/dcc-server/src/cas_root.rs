@@ -95,3 +95,114 @@ pub fn chain_args(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dcc_include::Entry;
+
+    fn manifest(entries: &[(&str, Origin, Kind)]) -> Manifest {
+        let mut m = Manifest::default();
+        for (p, origin, kind) in entries {
+            m.entries.insert(
+                PathBuf::from(p),
+                Entry {
+                    origin: *origin,
+                    kind: kind.clone(),
+                },
+            );
+        }
+        m
+    }
+
+    #[test]
+    fn chain_entry_missing_from_the_manifest_is_refused() {
+        let m = manifest(&[("/usr/include", Origin::Shipped, Kind::Dir)]);
+        let chain = [ChainDir {
+            kind: ChainKind::Bracket,
+            path: "/opt/elsewhere".into(),
+        }];
+        assert!(matches!(
+            chain_args(Path::new("/r"), &chain, &m),
+            Err(CasRootError::NotInManifest(_))
+        ));
+    }
+
+    #[test]
+    fn shipped_entries_go_under_the_root_and_the_compilers_own_stay() {
+        let m = manifest(&[
+            ("/usr/include", Origin::Shipped, Kind::Dir),
+            ("/usr/lib/gcc/x/12/include", Origin::System, Kind::Dir),
+            (
+                "/usr/include/stdc-predef.h",
+                Origin::Shipped,
+                Kind::File {
+                    size: 0,
+                    hash: [0; 32],
+                },
+            ),
+        ]);
+        let chain = [
+            ChainDir {
+                kind: ChainKind::System,
+                path: "/usr/lib/gcc/x/12/include".into(),
+            },
+            ChainDir {
+                kind: ChainKind::After,
+                path: "/usr/include".into(),
+            },
+            ChainDir {
+                kind: ChainKind::Include,
+                path: "/usr/include/stdc-predef.h".into(),
+            },
+        ];
+        assert_eq!(
+            chain_args(Path::new("/r"), &chain, &m).unwrap(),
+            [
+                "-nostdinc",
+                "-isystem",
+                "/usr/lib/gcc/x/12/include",
+                "-idirafter",
+                "/r/usr/include",
+                "-include",
+                "/r/usr/include/stdc-predef.h"
+            ]
+        );
+    }
+
+    #[test]
+    fn hostile_manifest_paths_and_links_stay_inside_the_root() {
+        let store_dir = tempfile::tempdir().unwrap();
+        let store = Store::open(store_dir.path(), 1 << 20).unwrap();
+        for m in [
+            manifest(&[("/a/../../etc", Origin::Shipped, Kind::Dir)]),
+            manifest(&[(
+                "/a/l",
+                Origin::Shipped,
+                Kind::Symlink {
+                    target: PathBuf::from("../../../../etc"),
+                },
+            )]),
+            manifest(&[("/a/x.gch", Origin::Shipped, Kind::Dir)]),
+        ] {
+            let root = tempfile::tempdir().unwrap();
+            let mut tree = Tree::new(root.path().to_path_buf());
+            assert!(build_root(&mut tree, &m, &store).is_err(), "{m:?}");
+        }
+        // A file whose blob the store lacks is an error, not an empty file.
+        let root = tempfile::tempdir().unwrap();
+        let mut tree = Tree::new(root.path().to_path_buf());
+        let m = manifest(&[(
+            "/a.h",
+            Origin::Shipped,
+            Kind::File {
+                size: 1,
+                hash: [7; 32],
+            },
+        )]);
+        assert!(matches!(
+            build_root(&mut tree, &m, &store),
+            Err(CasRootError::Store(StoreError::Missing(_)))
+        ));
+    }
+}
