@@ -8,12 +8,14 @@
 //!   (`Ok(None)` = need more bytes, `Ok(Some(event))`, or an error). A driver reads from its
 //!   socket into a `BytesMut` until the decoder makes progress.
 //! - [`load`]: the load report our daemon appends to replies in our extension versions.
+//! - [`cas`]: our content-addressed extension (`DIST 0x303`): manifest, chain, `NEED`, `BLOB`.
 //! - [`compress`]: body compression per protocol; [`lzo`]: our LZO1X-1 codec.
 //! - [`limits`]: every length from the wire is checked against a [`Limits`] before buffering,
 //!   so a hostile peer cannot make a decoder allocate more than the limits allow.
 //!
 //! Decoders are fuzzed (fuzz/) and must never panic.
 
+pub mod cas;
 pub mod compress;
 pub mod error;
 mod frame;

@@ -291,6 +291,24 @@ impl Tree {
         Ok(())
     }
 
+    /// Make the directory `name` (and those on the way) of the client's tree; one that
+    /// exists already is fine (a content-addressed manifest lists every directory).
+    pub fn make_dir(&mut self, name: &str) -> Result<PathBuf, PumpError> {
+        let parts = clean_components(name).ok_or_else(|| PumpError::BadName(shown(name)))?;
+        if is_pch_path(name) {
+            return Err(PumpError::Pch(shown(name)));
+        }
+        self.make_dirs(&parts, name)
+    }
+
+    /// Check the new file `name` and make its directories: the path for the caller to create
+    /// (a hard link from the content-addressed store), counted as an entry.
+    pub fn new_file_path(&mut self, name: &str) -> Result<PathBuf, PumpError> {
+        let (path, _, _) = self.place(name, None)?;
+        self.entries += 1;
+        Ok(path)
+    }
+
     /// Create the client's working directory inside the root and return its server path.
     pub fn make_cwd(&mut self, cdir: &str) -> Result<PathBuf, PumpError> {
         let parts = clean_components(cdir).ok_or_else(|| PumpError::BadCwd(cdir.to_owned()))?;
