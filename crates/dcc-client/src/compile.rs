@@ -42,7 +42,8 @@ use crate::exec::{ChildEnv, compile_local, critique, critique_raw, signal_name};
 use crate::hosts;
 use crate::output::{open_output, remove_partial_output};
 use crate::placement::{JobState, Slots};
-use crate::remote::{self, Outcome, Request};
+use crate::pump::{self, NotPumped, Unit};
+use crate::remote::{self, Body, Outcome, Request};
 use crate::reply::{Received, Spool, reply_limits};
 use crate::verdict::{MESSAGE_HEAD, Verdict, classify, printable};
 
@@ -158,6 +159,10 @@ struct Job<'c, 'e> {
     given: &'c [String],
     state: JobState<'c>,
     source: Option<Preprocessed>,
+    /// For `,cpp` hosts: the unit's files, or why it is preprocessed here (tried once).
+    pump: Option<Result<Unit, NotPumped>>,
+    /// The last attempt sent protocol 3 (its reply carries the dependency file).
+    pumped: bool,
     /// The local cpp slot, held while the preprocessor runs.
     cpp_lock: Option<SlotLock>,
     /// The status of a remote compile error being retried locally.
@@ -192,6 +197,8 @@ impl<'c, 'e> Job<'c, 'e> {
             given,
             state,
             source: None,
+            pump: None,
+            pumped: false,
             cpp_lock: None,
             remote_ret: None,
             failed_on: Vec::new(),
@@ -270,7 +277,8 @@ impl<'c, 'e> Job<'c, 'e> {
                 Ok(t) => t,
                 Err(code) => return code,
             };
-            if self.source.is_none() {
+            self.pumped = pump::wants_pump(host) && self.pump_ready(host);
+            if !self.pumped && self.source.is_none() {
                 if !self.compile.preprocessed && self.cpp_lock.is_none() {
                     self.cpp_lock = lock_local(dir, list.localslots_cpp, &mut self.state);
                 }
@@ -283,8 +291,12 @@ impl<'c, 'e> Job<'c, 'e> {
                     }
                 }
             }
+            let argv = match &self.pump {
+                Some(Ok(u)) if self.pumped => &u.argv,
+                _ => &server_argv,
+            };
             let req = Request {
-                server_argv: &server_argv,
+                server_argv: argv,
                 io_timeout,
                 cenv: &self.c.cenv,
                 ssh: &ssh,
@@ -293,22 +305,21 @@ impl<'c, 'e> Job<'c, 'e> {
                 tmpdir: &cfg.tmpdir,
             };
             if dcc_common::log::enabled(Level::Info) {
-                dcc_log_noname!(
-                    Level::Info,
-                    "exec on {}: {}",
-                    host.spec,
-                    server_argv.join(" ")
-                );
+                dcc_log_noname!(Level::Info, "exec on {}: {}", host.spec, argv.join(" "));
             }
-            let Some(source) = self.source.as_mut() else {
-                let code = ExitCode::DistccFailed.code();
-                return self.fallback(list, Failure::none(code, "no preprocessor output"));
+            let body = match (&self.pump, self.source.as_mut()) {
+                (Some(Ok(u)), _) if self.pumped => Body::Pump(u),
+                (_, Some(source)) => Body::Cpp(source),
+                _ => {
+                    let code = ExitCode::DistccFailed.code();
+                    return self.fallback(list, Failure::none(code, "no preprocessor output"));
+                }
             };
             let attempt = remote::attempt(
                 &req,
                 host,
                 lock.slot(),
-                source,
+                body,
                 &mut self.cpp_lock,
                 &mut self.state,
             );
@@ -403,6 +414,48 @@ impl<'c, 'e> Job<'c, 'e> {
         })
     }
 
+    /// Scan the unit for a `,cpp` host once; whether it can be preprocessed there. When it
+    /// cannot, say why (log at info level, a `cpp` line in the event log with the label).
+    fn pump_ready(&mut self, host: &HostSpec) -> bool {
+        if self.pump.is_none() {
+            let cache = self.c.dir.as_ref().map(|d| d.path().join("include-cache"));
+            let r = pump::prepare(&self.compile, self.given, self.c.env, cache);
+            if let Err(n) = &r {
+                dcc_log!(
+                    Level::Info,
+                    "dcc_build_somewhere",
+                    "{}: preprocessing here, not on {}: {n}",
+                    self.compile.input,
+                    host.spec
+                );
+                self.event(EventKind::Cpp, Some(host), &n.to_string());
+            }
+            self.pump = Some(r);
+        }
+        matches!(self.pump, Some(Ok(_)))
+    }
+
+    /// After a protocol-3 success: the helper's dependency file, where gcc would write it.
+    fn write_dotd(&self, dotd: &mut Spool) -> Result<(), String> {
+        let Some(Ok(Unit {
+            dotd: Some(path), ..
+        })) = &self.pump
+        else {
+            return Ok(());
+        };
+        if !self.pumped {
+            return Ok(());
+        }
+        let written = open_output(path).and_then(|mut f| dotd.copy_to(&mut f));
+        written.map_err(|e| {
+            format!(
+                "failed to write {}: {}",
+                path.display(),
+                dcc_state::strerror(&e)
+            )
+        })
+    }
+
     /// Stop the preprocessor (if still running) and give up the local cpp slot.
     fn abandon_source(&mut self) {
         if let Some(s) = &mut self.source {
@@ -484,6 +537,11 @@ impl<'c, 'e> Job<'c, 'e> {
                     let why = format!("failed to write {}", self.compile.output);
                     let code = ExitCode::IoError.code();
                     return self.fallback(list, Failure::from(host, code, false, why));
+                }
+                if let Err(e) = self.write_dotd(&mut r.dotd) {
+                    dcc_log!(Level::Error, "dcc_r_file", "{e}");
+                    let code = ExitCode::IoError.code();
+                    return self.fallback(list, Failure::from(host, code, false, e));
                 }
                 self.enjoy(host);
                 self.say_recovered(host);

@@ -36,6 +36,7 @@ pub mod lsdistcc;
 pub mod output;
 pub mod placement;
 pub mod probe;
+pub mod pump;
 pub mod remote;
 pub mod reply;
 pub mod secure;
