@@ -340,6 +340,68 @@ pub fn scan_lines(unit: &Unit) -> Vec<String> {
         .collect()
 }
 
+/// `distcc --scan-includes COMPILER ARGS`: print what a `,cpp` host would be sent. Without
+/// a `,cpp` host distcc's error and exit 100; a unit the scanner refuses prints nothing but
+/// the reason (as distcc's include server giving up).
+pub fn scan_includes(
+    cfg: &crate::config::Config,
+    env: &dyn Env,
+    dir: Option<&dcc_state::DistccDir>,
+    args: &[std::ffi::OsString],
+) -> i32 {
+    use dcc_common::{ExitCode, Level, dcc_log};
+    let list = match crate::hosts::load(cfg, env) {
+        Ok(h) => h.list,
+        Err(e) => return crate::hosts::report(&e).code(),
+    };
+    if !list.hosts.iter().any(wants_pump) {
+        dcc_log!(
+            Level::Error,
+            "main",
+            "'--scan_includes' specified, but distcc wouldn't have used include server (make sure hosts list includes ',cpp' option?)"
+        );
+        return ExitCode::DistccFailed.code();
+    }
+    let Some(given) = args
+        .iter()
+        .map(|a| a.to_str().map(str::to_owned))
+        .collect::<Option<Vec<String>>>()
+    else {
+        dcc_log!(Level::Error, "main", "argument is not valid UTF-8");
+        return ExitCode::BadArguments.code();
+    };
+    let expanded = dcc_args::client::expand_preprocessor_options(&given);
+    let mut compile = match dcc_args::client::scan_args(&expanded) {
+        Ok(dcc_args::client::Scan::Distribute(c)) => c,
+        Ok(dcc_args::client::Scan::Local(r)) => {
+            dcc_log!(Level::Warning, "main", "{r}: nothing would be sent");
+            return 0;
+        }
+        Err(e) => {
+            dcc_log!(Level::Error, "dcc_scan_args", "{e}");
+            return ExitCode::BadArguments.code();
+        }
+    };
+    compile.argv = crate::probe::rewrite_compiler(cfg, compile.argv);
+    let cache = dir.map(|d| d.path().join("include-cache"));
+    match prepare(&compile, &given, env, cache) {
+        Ok(unit) => {
+            let mut out = scan_lines(&unit).join("\n");
+            out.push('\n');
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
+            0
+        }
+        Err(n) => {
+            dcc_log!(
+                Level::Warning,
+                "main",
+                "preprocessed here, not on a ',cpp' host: {n}"
+            );
+            0
+        }
+    }
+}
+
 /// Whether a link's target is this module's climb back to its own name.
 fn is_climb(target: &str, name: &str) -> bool {
     target.trim_start_matches("../") == name.trim_start_matches('/')

@@ -200,3 +200,41 @@ fn torture_through_our_daemon() {
         "{ev:?}"
     );
 }
+
+/// `distcc --scan-includes`: distcc's `%-9s %s` lines for what a `,cpp` host would get; no
+/// `,cpp` host: distcc's error, exit 100.
+#[test]
+fn scan_includes_prints_what_would_be_sent() {
+    let w = World::new();
+    let src = w.path("s");
+    std::fs::create_dir_all(src.join("inc")).unwrap();
+    std::fs::write(
+        src.join("m.c"),
+        "#include <stdio.h>\n#include \"inc/a.h\"\n",
+    )
+    .unwrap();
+    std::fs::write(src.join("inc/a.h"), "int a;\n").unwrap();
+    let run = |hosts: &str| {
+        Command::new(bins::ours("distcc"))
+            .args(["--scan-includes", "gcc", "-c", "m.c"])
+            .current_dir(&src)
+            .env("DISTCC_HOSTS", hosts)
+            .env("DISTCC_DIR", w.path("distcc_dir"))
+            .output()
+            .unwrap()
+    };
+    let o = run("127.0.0.1:1,lzo,cpp");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let src = std::fs::canonicalize(&src).unwrap();
+    for line in [
+        format!("FILE      {}/inc/a.h", src.display()),
+        format!("FILE      {}/m.c", src.display()),
+        "SYSTEMDIR /usr/include".to_owned(),
+    ] {
+        assert!(out.lines().any(|l| l == line), "{line} missing in:\n{out}");
+    }
+    let o = run("127.0.0.1:1,lzo");
+    assert_eq!(o.status.code(), Some(100));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("'--scan_includes' specified"));
+}
