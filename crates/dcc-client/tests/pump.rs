@@ -238,3 +238,34 @@ fn scan_includes_prints_what_would_be_sent() {
     assert_eq!(o.status.code(), Some(100));
     assert!(String::from_utf8_lossy(&o.stderr).contains("'--scan_includes' specified"));
 }
+
+/// The `pump` script keeps distcc's interface without an include server.
+#[test]
+fn pump_script_startup_shutdown_and_wrapping() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../packaging/distcc/pump");
+    let run = |hosts: &str, args: &[&str]| {
+        Command::new("sh")
+            .arg(&script)
+            .args(args)
+            .env("DISTCC_HOSTS", hosts)
+            .output()
+            .unwrap()
+    };
+    let o = run("a,cpp,lzo b", &["--startup"]);
+    assert!(o.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "export DISTCC_POTENTIAL_HOSTS='a,cpp,lzo b'\n"
+    );
+    assert!(run("a,cpp,lzo", &["--shutdown"]).status.success());
+    let o = run(
+        "a,cpp,lzo",
+        &["sh", "-c", "echo \"$DISTCC_POTENTIAL_HOSTS\"; exit 3"],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "a,cpp,lzo\n");
+    // No `,cpp` host: refused, the command not run.
+    let o = run("a,lzo", &["sh", "-c", "echo ran"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+}
