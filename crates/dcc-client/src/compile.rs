@@ -40,7 +40,7 @@ use crate::cpp::{Preprocessed, has_incbin};
 use crate::events;
 use crate::exec::{ChildEnv, compile_local, critique, critique_raw, signal_name};
 use crate::hosts;
-use crate::output::{open_output, remove_partial_output};
+use crate::output::{open_output, pass_output, remove_partial_output};
 use crate::placement::{JobState, Slots};
 use crate::pump::{self, NotPumped, Unit};
 use crate::remote::{self, Body, Outcome, Request};
@@ -49,6 +49,9 @@ use crate::verdict::{MESSAGE_HEAD, Verdict, classify, printable};
 
 /// distcc gives up after this many failed hosts when backoff is disabled (HEAD src/compile.c).
 const MAX_RETRIES_WITHOUT_BACKOFF: u32 = 3;
+
+mod failure;
+use failure::Failure;
 
 /// What one client process works with.
 pub struct Client<'e> {
@@ -169,17 +172,6 @@ struct Job<'c, 'e> {
     remote_ret: Option<i32>,
     /// Hosts that failed this job before the one that compiled it (said once it succeeds).
     failed_on: Vec<String>,
-}
-
-/// Where a failed job falls back from.
-struct Failure<'h> {
-    host: Option<&'h HostSpec>,
-    code: i32,
-    reply: Option<Received>,
-    /// Mark the host (and clear the mark again if the local result matches).
-    blame: bool,
-    /// The reason, for the event log.
-    why: String,
 }
 
 impl<'c, 'e> Job<'c, 'e> {
@@ -421,39 +413,12 @@ impl<'c, 'e> Job<'c, 'e> {
             let cache = self.c.dir.as_ref().map(|d| d.path().join("include-cache"));
             let r = pump::prepare(&self.compile, self.given, self.c.env, cache);
             if let Err(n) = &r {
-                dcc_log!(
-                    Level::Info,
-                    "dcc_build_somewhere",
-                    "{}: preprocessing here, not on {}: {n}",
-                    self.compile.input,
-                    host.spec
-                );
+                pump::log_not_pumped(&self.compile.input, &host.spec, n);
                 self.event(EventKind::Cpp, Some(host), &n.to_string());
             }
             self.pump = Some(r);
         }
         matches!(self.pump, Some(Ok(_)))
-    }
-
-    /// After a protocol-3 success: the helper's dependency file, where gcc would write it.
-    fn write_dotd(&self, dotd: &mut Spool) -> Result<(), String> {
-        let Some(Ok(Unit {
-            dotd: Some(path), ..
-        })) = &self.pump
-        else {
-            return Ok(());
-        };
-        if !self.pumped {
-            return Ok(());
-        }
-        let written = open_output(path).and_then(|mut f| dotd.copy_to(&mut f));
-        written.map_err(|e| {
-            format!(
-                "failed to write {}: {}",
-                path.display(),
-                dcc_state::strerror(&e)
-            )
-        })
     }
 
     /// Stop the preprocessor (if still running) and give up the local cpp slot.
@@ -538,7 +503,12 @@ impl<'c, 'e> Job<'c, 'e> {
                     let code = ExitCode::IoError.code();
                     return self.fallback(list, Failure::from(host, code, false, why));
                 }
-                if let Err(e) = self.write_dotd(&mut r.dotd) {
+                let unit = self.pump.as_ref().and_then(|p| p.as_ref().ok());
+                let written = match unit {
+                    Some(u) if self.pumped => pump::write_dotd(u, &mut r.dotd),
+                    _ => Ok(()),
+                };
+                if let Err(e) = written {
                     dcc_log!(Level::Error, "dcc_r_file", "{e}");
                     let code = ExitCode::IoError.code();
                     return self.fallback(list, Failure::from(host, code, false, e));
@@ -777,57 +747,6 @@ impl<'c, 'e> Job<'c, 'e> {
             Some(lock.as_ref().map_or(0, SlotLock::slot)),
         );
         compile_local(&self.c.cenv, self.original, &self.compile.input)
-    }
-}
-
-impl<'h> Failure<'h> {
-    fn none(code: i32, why: impl Into<String>) -> Failure<'h> {
-        Failure {
-            host: None,
-            code,
-            reply: None,
-            blame: false,
-            why: why.into(),
-        }
-    }
-
-    fn from(host: &'h HostSpec, code: i32, blame: bool, why: String) -> Failure<'h> {
-        Failure {
-            host: Some(host),
-            code,
-            reply: None,
-            blame,
-            why,
-        }
-    }
-
-    fn from_reply(
-        host: &'h HostSpec,
-        code: i32,
-        reply: Received,
-        blame: bool,
-        why: String,
-    ) -> Failure<'h> {
-        Failure {
-            host: Some(host),
-            code,
-            reply: Some(reply),
-            blame,
-            why,
-        }
-    }
-}
-
-/// The compiler's stdout and stderr from the server, passed on unchanged (only for results
-/// we keep: its colours and all).
-fn pass_output(r: &mut Received) {
-    if !r.stdout.is_empty() {
-        let mut out = std::io::stdout().lock();
-        let _ = r.stdout.copy_to(&mut out);
-        let _ = out.flush();
-    }
-    if !r.stderr.is_empty() {
-        let _ = r.stderr.copy_to(&mut std::io::stderr().lock());
     }
 }
 

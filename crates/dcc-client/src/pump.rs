@@ -288,6 +288,32 @@ fn read_checked(path: &Path, size: u64, hash: &[u8; 32]) -> Result<Vec<u8>, NotP
     Ok(bytes)
 }
 
+/// Say at info level (`DISTCC_VERBOSE`, `DISTCC_LOG`) why `input` is preprocessed here.
+pub fn log_not_pumped(input: &str, host: &str, n: &NotPumped) {
+    use dcc_common::{Level, dcc_log};
+    dcc_log!(
+        Level::Info,
+        "dcc_build_somewhere",
+        "{input}: preprocessing here, not on {host}: {n}"
+    );
+}
+
+/// After a protocol-3 success: the helper's dependency file (`DOTD`), where gcc would write
+/// it, if one is wanted.
+pub fn write_dotd(unit: &Unit, dotd: &mut crate::reply::Spool) -> Result<(), String> {
+    let Some(path) = &unit.dotd else {
+        return Ok(());
+    };
+    let written = crate::output::open_output(path).and_then(|mut f| dotd.copy_to(&mut f));
+    written.map_err(|e| {
+        format!(
+            "failed to write {}: {}",
+            path.display(),
+            dcc_state::strerror(&e)
+        )
+    })
+}
+
 /// The kinds of request a `,cpp` host can get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestKind {
