@@ -33,7 +33,7 @@ use crate::cpp::Preprocessed;
 use crate::exec::{ChildEnv, signal_name};
 use crate::hosts;
 use crate::placement::JobState;
-use crate::remote::{self, Outcome, RemoteError, Request};
+use crate::remote::{self, Body, Outcome, RemoteError, Request};
 use crate::reply::reply_limits;
 use crate::verdict::{MESSAGE_HEAD, Verdict, classify, printable};
 
@@ -213,7 +213,7 @@ fn check_host(req: &Request<'_>, host: &HostSpec, local: &Result<String, String>
     }
     let mut source = Preprocessed::ready(PROBE_SOURCE.as_bytes().to_vec());
     let mut state = JobState::new(None, "distcc-probe.c");
-    match remote::attempt(req, host, 0, &mut source, &mut None, &mut state) {
+    match remote::attempt(req, host, 0, Body::Cpp(&mut source), &mut None, &mut state) {
         Ok(Outcome::Reply(mut r)) => {
             let head = match r.status {
                 0 => Vec::new(),

@@ -40,14 +40,18 @@ use crate::cpp::{Preprocessed, has_incbin};
 use crate::events;
 use crate::exec::{ChildEnv, compile_local, critique, critique_raw, signal_name};
 use crate::hosts;
-use crate::output::{open_output, remove_partial_output};
+use crate::output::{open_output, pass_output, remove_partial_output};
 use crate::placement::{JobState, Slots};
-use crate::remote::{self, Outcome, Request};
+use crate::pump::{self, NotPumped, Unit};
+use crate::remote::{self, Body, Outcome, Request};
 use crate::reply::{Received, Spool, reply_limits};
 use crate::verdict::{MESSAGE_HEAD, Verdict, classify, printable};
 
 /// distcc gives up after this many failed hosts when backoff is disabled (HEAD src/compile.c).
 const MAX_RETRIES_WITHOUT_BACKOFF: u32 = 3;
+
+mod failure;
+use failure::Failure;
 
 /// What one client process works with.
 pub struct Client<'e> {
@@ -158,23 +162,16 @@ struct Job<'c, 'e> {
     given: &'c [String],
     state: JobState<'c>,
     source: Option<Preprocessed>,
+    /// For `,cpp` hosts: the unit's files, or why it is preprocessed here (tried once).
+    pump: Option<Result<Unit, NotPumped>>,
+    /// The last attempt sent protocol 3 (its reply carries the dependency file).
+    pumped: bool,
     /// The local cpp slot, held while the preprocessor runs.
     cpp_lock: Option<SlotLock>,
     /// The status of a remote compile error being retried locally.
     remote_ret: Option<i32>,
     /// Hosts that failed this job before the one that compiled it (said once it succeeds).
     failed_on: Vec<String>,
-}
-
-/// Where a failed job falls back from.
-struct Failure<'h> {
-    host: Option<&'h HostSpec>,
-    code: i32,
-    reply: Option<Received>,
-    /// Mark the host (and clear the mark again if the local result matches).
-    blame: bool,
-    /// The reason, for the event log.
-    why: String,
 }
 
 impl<'c, 'e> Job<'c, 'e> {
@@ -192,6 +189,8 @@ impl<'c, 'e> Job<'c, 'e> {
             given,
             state,
             source: None,
+            pump: None,
+            pumped: false,
             cpp_lock: None,
             remote_ret: None,
             failed_on: Vec::new(),
@@ -270,7 +269,8 @@ impl<'c, 'e> Job<'c, 'e> {
                 Ok(t) => t,
                 Err(code) => return code,
             };
-            if self.source.is_none() {
+            self.pumped = pump::wants_pump(host) && self.pump_ready(host);
+            if !self.pumped && self.source.is_none() {
                 if !self.compile.preprocessed && self.cpp_lock.is_none() {
                     self.cpp_lock = lock_local(dir, list.localslots_cpp, &mut self.state);
                 }
@@ -283,8 +283,12 @@ impl<'c, 'e> Job<'c, 'e> {
                     }
                 }
             }
+            let argv = match &self.pump {
+                Some(Ok(u)) if self.pumped => &u.argv,
+                _ => &server_argv,
+            };
             let req = Request {
-                server_argv: &server_argv,
+                server_argv: argv,
                 io_timeout,
                 cenv: &self.c.cenv,
                 ssh: &ssh,
@@ -293,22 +297,21 @@ impl<'c, 'e> Job<'c, 'e> {
                 tmpdir: &cfg.tmpdir,
             };
             if dcc_common::log::enabled(Level::Info) {
-                dcc_log_noname!(
-                    Level::Info,
-                    "exec on {}: {}",
-                    host.spec,
-                    server_argv.join(" ")
-                );
+                dcc_log_noname!(Level::Info, "exec on {}: {}", host.spec, argv.join(" "));
             }
-            let Some(source) = self.source.as_mut() else {
-                let code = ExitCode::DistccFailed.code();
-                return self.fallback(list, Failure::none(code, "no preprocessor output"));
+            let body = match (&self.pump, self.source.as_mut()) {
+                (Some(Ok(u)), _) if self.pumped => Body::Pump(u),
+                (_, Some(source)) => Body::Cpp(source),
+                _ => {
+                    let code = ExitCode::DistccFailed.code();
+                    return self.fallback(list, Failure::none(code, "no preprocessor output"));
+                }
             };
             let attempt = remote::attempt(
                 &req,
                 host,
                 lock.slot(),
-                source,
+                body,
                 &mut self.cpp_lock,
                 &mut self.state,
             );
@@ -403,6 +406,21 @@ impl<'c, 'e> Job<'c, 'e> {
         })
     }
 
+    /// Scan the unit for a `,cpp` host once; whether it can be preprocessed there. When it
+    /// cannot, say why (log at info level, a `cpp` line in the event log with the label).
+    fn pump_ready(&mut self, host: &HostSpec) -> bool {
+        if self.pump.is_none() {
+            let cache = self.c.dir.as_ref().map(|d| d.path().join("include-cache"));
+            let r = pump::prepare(&self.compile, self.given, self.c.env, cache);
+            if let Err(n) = &r {
+                pump::log_not_pumped(&self.compile.input, &host.spec, n);
+                self.event(EventKind::Cpp, Some(host), &n.to_string());
+            }
+            self.pump = Some(r);
+        }
+        matches!(self.pump, Some(Ok(_)))
+    }
+
     /// Stop the preprocessor (if still running) and give up the local cpp slot.
     fn abandon_source(&mut self) {
         if let Some(s) = &mut self.source {
@@ -484,6 +502,16 @@ impl<'c, 'e> Job<'c, 'e> {
                     let why = format!("failed to write {}", self.compile.output);
                     let code = ExitCode::IoError.code();
                     return self.fallback(list, Failure::from(host, code, false, why));
+                }
+                let unit = self.pump.as_ref().and_then(|p| p.as_ref().ok());
+                let written = match unit {
+                    Some(u) if self.pumped => pump::write_dotd(u, &mut r.dotd),
+                    _ => Ok(()),
+                };
+                if let Err(e) = written {
+                    dcc_log!(Level::Error, "dcc_r_file", "{e}");
+                    let code = ExitCode::IoError.code();
+                    return self.fallback(list, Failure::from(host, code, false, e));
                 }
                 self.enjoy(host);
                 self.say_recovered(host);
@@ -719,57 +747,6 @@ impl<'c, 'e> Job<'c, 'e> {
             Some(lock.as_ref().map_or(0, SlotLock::slot)),
         );
         compile_local(&self.c.cenv, self.original, &self.compile.input)
-    }
-}
-
-impl<'h> Failure<'h> {
-    fn none(code: i32, why: impl Into<String>) -> Failure<'h> {
-        Failure {
-            host: None,
-            code,
-            reply: None,
-            blame: false,
-            why: why.into(),
-        }
-    }
-
-    fn from(host: &'h HostSpec, code: i32, blame: bool, why: String) -> Failure<'h> {
-        Failure {
-            host: Some(host),
-            code,
-            reply: None,
-            blame,
-            why,
-        }
-    }
-
-    fn from_reply(
-        host: &'h HostSpec,
-        code: i32,
-        reply: Received,
-        blame: bool,
-        why: String,
-    ) -> Failure<'h> {
-        Failure {
-            host: Some(host),
-            code,
-            reply: Some(reply),
-            blame,
-            why,
-        }
-    }
-}
-
-/// The compiler's stdout and stderr from the server, passed on unchanged (only for results
-/// we keep: its colours and all).
-fn pass_output(r: &mut Received) {
-    if !r.stdout.is_empty() {
-        let mut out = std::io::stdout().lock();
-        let _ = r.stdout.copy_to(&mut out);
-        let _ = out.flush();
-    }
-    if !r.stderr.is_empty() {
-        let _ = r.stderr.copy_to(&mut std::io::stderr().lock());
     }
 }
 

@@ -29,7 +29,7 @@ pub enum Invocation {
     ShowHosts,
     /// `-j`: the sum of the hosts' limits.
     Concurrency,
-    /// `--scan-includes`: pump mode only, which this client does not implement.
+    /// `--scan-includes COMPILER ARGS`: the files a `,cpp` host would get (crate::pump).
     ScanIncludes,
     /// `--check-hosts [COMPILER]`: try every host as a compile would (ours, crate::check).
     CheckHosts {

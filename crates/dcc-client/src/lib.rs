@@ -36,6 +36,7 @@ pub mod lsdistcc;
 pub mod output;
 pub mod placement;
 pub mod probe;
+pub mod pump;
 pub mod remote;
 pub mod reply;
 pub mod secure;
@@ -119,13 +120,9 @@ pub fn run(argv: Vec<OsString>, env: &dyn Env, vars: ChildVars<'_>) -> i32 {
             0
         }
         Invocation::ScanIncludes => {
-            dcc_log!(
-                Level::Error,
-                "main",
-                "'--scan_includes' needs pump mode (',cpp' hosts and the include server), \
-                 which this distcc does not implement"
-            );
-            ExitCode::DistccFailed.code()
+            let home = cfg.home.clone();
+            let dir = DistccDir::from_env(env, home.as_deref().map(std::path::Path::new)).ok();
+            pump::scan_includes(&cfg, env, dir.as_ref(), argv.get(2..).unwrap_or(&[]))
         }
         Invocation::CheckHosts { compiler } => {
             let compiler =
@@ -303,9 +300,9 @@ fn print_stdout(text: &str) {
     let _ = out.flush();
 }
 
-/// The protocols this client speaks. distcc 3.4 says "1, 2 and 3"; this client has no pump
-/// mode and sends `,cpp` hosts protocol 2 (docs/decisions/client.md).
-const PROTOCOLS: &str = "1 and 2";
+/// The protocols this client speaks, as distcc 3.4 says them (protocol 3 for `,cpp` hosts:
+/// [`pump`]).
+const PROTOCOLS: &str = "1, 2 and 3";
 
 /// `distcc --version`: distcc's three-line header, with the protocols this client speaks.
 pub fn version() -> String {
@@ -373,10 +370,9 @@ mod tests {
         let u = usage();
         let mut lines = u.lines();
         assert!(lines.next().unwrap().starts_with("distcc 3.4 "));
-        // Not distcc's "1, 2 and 3": this client has no pump mode (protocol 3).
         assert_eq!(
             lines.next().unwrap(),
-            "  (protocols 1 and 2) (default port 3632)"
+            "  (protocols 1, 2 and 3) (default port 3632)"
         );
         assert!(u.contains("/etc/distcc/hosts"));
         assert!(u.starts_with(&version()));

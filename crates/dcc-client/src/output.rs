@@ -62,6 +62,20 @@ pub fn open_output(path: &Path) -> io::Result<File> {
     }
 }
 
+/// The compiler's stdout and stderr from the server, passed on unchanged (only for results
+/// we keep: its colours and all).
+pub fn pass_output(r: &mut crate::reply::Received) {
+    use std::io::Write;
+    if !r.stdout.is_empty() {
+        let mut out = std::io::stdout().lock();
+        let _ = r.stdout.copy_to(&mut out);
+        let _ = out.flush();
+    }
+    if !r.stderr.is_empty() {
+        let _ = r.stderr.copy_to(&mut std::io::stderr().lock());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,8 @@
 //! 2. Send `DIST`/`ARGC`/`ARGV` at once, then wait for the preprocessor and release the local
 //!    cpp slot. If cpp failed, drop the connection: its status is the answer.
 //! 3. Send `DOTI` (compressed per the protocol; protocol 1 writes the source straight from
-//!    the buffer, with no copy).
+//!    the buffer, with no copy). A unit for a `,cpp` host that the scanner could prove
+//!    complete ([`Body::Pump`]) sends protocol 3 instead of steps 2-3 ([`crate::pump::send`]).
 //! 4. Read the reply ([`crate::reply::receive`]): streamed through dcc-proto's `ReplyStream`
 //!    under the client's own limits and deadline, large bodies spooled to a file.
 //!
@@ -174,16 +175,30 @@ pub const NO_ANSWER_HINT: &str = "server provided no answer. Is the server confi
 access from your IP address? Is the server performing authentication and your client isn't? \
 Does the server have the compiler installed? Is the server configured to access the compiler?";
 
-/// The protocol this client speaks to `host`: the host's own, except that pump mode (which
-/// this client does not implement) falls back to local preprocessing with the same
-/// compression, as distcc does when its include server is unavailable.
+/// The protocol this client speaks to `host`: the host's own (protocol 3 for `,cpp` hosts,
+/// [`crate::pump`]).
 pub fn protocol_for(host: &HostSpec) -> Protocol {
+    Protocol::from_wire(host.protocol_version()).unwrap_or(Protocol::V1)
+}
+
+/// The protocol for a unit preprocessed here: a `,cpp` host's, one lower, with the same
+/// compression, as distcc does when pump mode gives up on a unit.
+pub fn plain_protocol_for(host: &HostSpec) -> Protocol {
     let wire = host.protocol_version();
     let plain = match wire & 0xff {
         3 => wire - 1,
         _ => wire,
     };
     Protocol::from_wire(plain).unwrap_or(Protocol::V1)
+}
+
+/// What an attempt sends after the header.
+#[derive(Debug)]
+pub enum Body<'a> {
+    /// The preprocessor's output (`DOTI`, protocols 1 and 2).
+    Cpp(&'a mut Preprocessed),
+    /// The unit's files (protocol 3, [`crate::pump`]).
+    Pump(&'a crate::pump::Unit),
 }
 
 /// Everything one attempt needs besides the host.
@@ -206,11 +221,15 @@ pub fn attempt(
     req: &Request<'_>,
     host: &HostSpec,
     slot: u32,
-    source: &mut Preprocessed,
+    body: Body<'_>,
     cpp_lock: &mut Option<SlotLock>,
     state: &mut JobState<'_>,
 ) -> Result<Outcome, RemoteError> {
-    let protocol = protocol_for(host);
+    let mut ready = Preprocessed::ready(Vec::new());
+    let (protocol, source, unit) = match body {
+        Body::Cpp(s) => (plain_protocol_for(host), s, None),
+        Body::Pump(u) => (protocol_for(host), &mut ready, Some(u)),
+    };
     state.note(Phase::Connect, Some(host.hostname()), Some(slot));
     let mut conn = match &host.kind {
         HostKind::Tcp { host: name, port } if host.secure => {
@@ -253,23 +272,25 @@ pub fn attempt(
         }
     };
 
-    let mut head = Vec::with_capacity(256);
-    dcc_proto::encode_request_header(&mut head, protocol, None, req.server_argv)?;
-    conn.write_all(&head).map_err(RemoteError::Write)?;
-    let mut sent = head.len() as u64;
-
-    if !source.is_finished() {
-        state.note(Phase::Preprocess, None, None);
-    }
-    let status = source.finish().map_err(RemoteError::Cpp)?;
-    // Preprocessing is over: let another job preprocess (distcc releases it here too).
-    *cpp_lock = None;
-    if !status.success() {
-        return Ok(Outcome::CppFailed(status));
-    }
-
-    state.note(Phase::Send, None, None);
-    sent += send_doti(&mut conn, protocol.compression, source.output())?;
+    let sent = if let Some(unit) = unit {
+        state.note(Phase::Send, None, None);
+        crate::pump::send(&mut conn, protocol, unit)?
+    } else {
+        let mut head = Vec::with_capacity(256);
+        dcc_proto::encode_request_header(&mut head, protocol, None, req.server_argv)?;
+        conn.write_all(&head).map_err(RemoteError::Write)?;
+        if !source.is_finished() {
+            state.note(Phase::Preprocess, None, None);
+        }
+        let status = source.finish().map_err(RemoteError::Cpp)?;
+        // Preprocessing is over: let another job preprocess (distcc releases it here too).
+        *cpp_lock = None;
+        if !status.success() {
+            return Ok(Outcome::CppFailed(status));
+        }
+        state.note(Phase::Send, None, None);
+        head.len() as u64 + send_doti(&mut conn, protocol.compression, source.output())?
+    };
 
     state.note(Phase::Compile, None, None);
     let how = Receive {
@@ -333,13 +354,13 @@ mod tests {
     fn protocols() {
         assert_eq!(protocol_for(&host("h")), Protocol::V1);
         assert_eq!(protocol_for(&host("h,lzo")), Protocol::V2);
-        assert_eq!(
-            protocol_for(&host("h,lzo,cpp")),
-            Protocol::V2,
-            "no pump client"
-        );
+        assert_eq!(protocol_for(&host("h,lzo,cpp")), Protocol::V3);
         assert_eq!(protocol_for(&host("h,zstd")), Protocol::ZSTD);
-        assert_eq!(protocol_for(&host("h,zstd,cpp")), Protocol::ZSTD);
+        assert_eq!(protocol_for(&host("h,zstd,cpp")), Protocol::ZSTD_PUMP);
+        // A unit preprocessed here goes one protocol lower, same compression.
+        assert_eq!(plain_protocol_for(&host("h,lzo,cpp")), Protocol::V2);
+        assert_eq!(plain_protocol_for(&host("h,zstd,cpp")), Protocol::ZSTD);
+        assert_eq!(plain_protocol_for(&host("h,lzo")), Protocol::V2);
     }
 
     #[test]

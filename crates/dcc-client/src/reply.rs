@@ -161,6 +161,8 @@ pub struct Received {
     pub object: Spool,
     /// The helper's load report (our extension versions only; see [`read_report`]).
     pub load: Option<LoadReport>,
+    /// The helper's dependency file (protocol 3 only, and only after a success).
+    pub dotd: Spool,
 }
 
 /// Where reply bytes come from: a connection, or bytes in memory (tests, fuzzing).
@@ -252,7 +254,7 @@ pub fn receive(
                 Token::SERR => &mut got.stderr,
                 Token::SOUT => &mut got.stdout,
                 Token::DOTO => &mut got.object,
-                // DOTD comes only in pump mode, which this client never asks for.
+                Token::DOTD => &mut got.dotd,
                 _ => continue,
             };
             spool

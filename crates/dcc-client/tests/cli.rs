@@ -35,19 +35,12 @@ fn version_help_and_missing_operand_match_distcc() {
     let w = World::new();
     let [ours, theirs] = both(&w, "", &["--version"], &[]);
     assert_eq!(ours.0, 0);
-    // distcc's two header lines, except that ours names only the protocols this client
-    // speaks: no pump mode, so not protocol 3 (docs/decisions/client.md).
-    let first2 = |s: &str| {
-        s.lines()
-            .take(2)
-            .collect::<Vec<_>>()
-            .join("\n")
-            .replace("(protocols 1, 2 and 3)", "(protocols 1 and 2)")
-    };
+    // distcc's two header lines: protocol 3 included (`,cpp` hosts, crates/dcc-client/src/pump.rs).
+    let first2 = |s: &str| s.lines().take(2).collect::<Vec<_>>().join("\n");
     assert_eq!(first2(&ours.1), first2(&theirs.1));
     assert_eq!(
         ours.1.lines().nth(1),
-        Some("  (protocols 1 and 2) (default port 3632)")
+        Some("  (protocols 1, 2 and 3) (default port 3632)")
     );
     let [ours, theirs] = both(&w, "", &["--help"], &[]);
     assert_eq!((ours.0, theirs.0), (0, 0));

@@ -38,8 +38,7 @@ pub fn version_text(prog: &str) -> String {
     version_text_with(prog, "1, 2 and 3")
 }
 
-/// The version header naming the protocols this program speaks (`distcc --version` says
-/// "1 and 2": the client has no pump mode, docs/decisions/client.md).
+/// The version header naming the protocols this program speaks.
 pub fn version_text_with(prog: &str, protocols: &str) -> String {
     format!(
         "{prog} {} {}\n  (protocols {protocols}) (default port {DEFAULT_PORT})\n  distcc-rs {}\n",

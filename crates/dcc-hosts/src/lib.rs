@@ -38,8 +38,8 @@
 //! - Options are matched by prefix and the option list ends at the first character that is not
 //!   `,`: `angry,lzox` is `angry,lzo`, `angry/3x` is `angry/3`, and in `angry,lzox,cpp` the
 //!   `,cpp` is never seen. An unknown option (`angry,foo`, `angry,`) is an error.
-//! - `,cpp` (pump mode, the server preprocesses) needs compression: `,cpp` alone is distcc's
-//!   error `pump mode (',cpp') requires compression (',lzo')`.
+//! - `,cpp` (the server preprocesses, protocol 3) needs compression: `,cpp` alone is distcc's
+//!   error `pump mode (',cpp') requires compression (',lzo')`; ours takes it as `,cpp,lzo`.
 //! - `,down` marks the host unusable (undocumented in distcc; `lsdistcc -x` writes it).
 //! - `,auth` / `,auth=NAME`: GSS-API authentication, NAME replacing the principal's host part.
 //! - `--randomize`, `--localslots` and `--localslots_cpp` are matched by prefix, and trailing junk
@@ -112,11 +112,6 @@ pub enum HostsError {
     /// `,foo` or a lone `,`.
     #[error("unrecognized option in host specification: {options} (in \"{token}\")")]
     UnknownOption { token: String, options: String },
-    /// `,cpp` without `,lzo` or `,zstd`.
-    #[error(
-        "pump mode (',cpp') requires compression (',lzo'): invalid host options in \"{token}\""
-    )]
-    CppWithoutCompression { token: String },
     /// `,lzo` and `,zstd` on the same host.
     #[error("',lzo' and ',zstd' cannot both be used in \"{token}\"")]
     ConflictingCompression { token: String },
@@ -151,7 +146,6 @@ impl HostsError {
             | HostsError::UnclosedBracket { token }
             | HostsError::BadPort { token }
             | HostsError::UnknownOption { token, .. }
-            | HostsError::CppWithoutCompression { token }
             | HostsError::ConflictingCompression { token } => Some(token),
             HostsError::NoHosts | HostsError::FileTooLarge { .. } | HostsError::Read { .. } => None,
         }

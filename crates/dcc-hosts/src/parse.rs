@@ -308,14 +308,12 @@ fn options(c: &mut Cursor<'_>, spec: &mut HostSpec) -> Result<(), HostsError> {
         }
         (true, false) => Compression::Lzo,
         (false, true) => Compression::Zstd,
+        // No protocol has cpp without compression: distcc refuses `,cpp` alone (src/hosts.c
+        // `dcc_get_protover_from_features`); we take it as `,cpp,lzo`, protocol 3, which is
+        // what such a host list means (docs/decisions/remote-preprocessing.md).
+        (false, false) if spec.cpp => Compression::Lzo,
         (false, false) => Compression::None,
     };
-    // distcc src/hosts.c `dcc_get_protover_from_features`: no protocol has cpp without LZO.
-    if spec.cpp && spec.compression == Compression::None {
-        return Err(HostsError::CppWithoutCompression {
-            token: c.owned_token(),
-        });
-    }
     Ok(())
 }
 

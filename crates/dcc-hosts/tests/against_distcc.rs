@@ -49,7 +49,6 @@ const REFUSED: &[&str] = &[
     ":4200",
     "angry,",
     "angry,foo",
-    "angry,cpp",
     "angry/0",
     "angry/",
     "localhost/0",
@@ -113,4 +112,15 @@ fn refused_lists_agree_with_distcc() {
             "distcc accepts {hosts:?}"
         );
     }
+}
+
+/// `,cpp` alone: distcc refuses the list ("pump mode (',cpp') requires compression"); ours
+/// takes it as `,cpp,lzo` (docs/decisions/remote-preprocessing.md), a deliberate difference.
+#[test]
+fn cpp_alone_is_refused_by_distcc_and_means_cpp_lzo_here() {
+    require_distcc();
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(distcc("angry,cpp", "-j", dir.path()), "");
+    let list = dcc_hosts::parse("angry,cpp").unwrap();
+    assert_eq!(list.hosts[0].protocol_version(), 3);
 }

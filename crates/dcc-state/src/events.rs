@@ -21,7 +21,9 @@
 //! - `KIND`: [`EventKind`]: `backoff` (the host failed this job and is now backed off),
 //!   `failed` (the host failed this job but is not backed off: backoff is disabled, or the
 //!   server refused an option, which is about the command rather than the host), `local`
-//!   (the job is compiled here instead), `error` (the job failed; `DISTCC_FALLBACK=0`).
+//!   (the job is compiled here instead), `error` (the job failed; `DISTCC_FALLBACK=0`), `cpp`
+//!   (a `,cpp` host was to preprocess the job, but it was preprocessed here; the reason starts
+//!   with the include scanner's label, e.g. `computed-include: ...`).
 //! - `HOST`: the host as written in the host list (what the client's warning shows), `-` for
 //!   none.
 //! - `FILE`: the input file as given on the command line, `-` for none.
@@ -83,6 +85,9 @@ pub enum EventKind {
     Local,
     /// The job failed without a local fallback (`DISTCC_FALLBACK=0`).
     Error,
+    /// A `,cpp` host was to preprocess the job, but it is preprocessed here (the reason
+    /// starts with the include scanner's label); it is still compiled on the host.
+    Cpp,
 }
 
 impl EventKind {
@@ -93,6 +98,7 @@ impl EventKind {
             EventKind::Failed => "failed",
             EventKind::Local => "local",
             EventKind::Error => "error",
+            EventKind::Cpp => "cpp",
         }
     }
 
@@ -102,6 +108,7 @@ impl EventKind {
             "failed" => EventKind::Failed,
             "local" => EventKind::Local,
             "error" => EventKind::Error,
+            "cpp" => EventKind::Cpp,
             _ => return None,
         })
     }

@@ -135,7 +135,7 @@ fn deb_assets_exist_and_ship_every_binary_page_and_unit() {
     let toml = std::fs::read_to_string(root().join("crates/dcc-package/Cargo.toml")).unwrap();
     for line in [
         "conflicts = \"distcc\"",
-        "replaces = \"distcc\"",
+        "replaces = \"distcc, distcc-pump\"",
         "maintainer-scripts = \"../../packaging/debian/\"",
     ] {
         assert!(toml.contains(line), "{line}");

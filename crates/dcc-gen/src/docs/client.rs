@@ -136,8 +136,10 @@ pub fn distcc() -> Page {
                     ),
                     Item(
                         ",cpp",
-                        "Pump mode (protocol 3). This client does not implement it: it \
-                         preprocesses locally and speaks protocol 2 to such hosts.",
+                        "Preprocess on the host (protocol 3): the client finds the unit's \
+                         headers itself (no include server, pump not needed) and sends them; \
+                         a unit it cannot prove complete is preprocessed here. Alone it means \
+                         ,cpp,lzo.",
                     ),
                     Item("--randomize", "Shuffle the hosts."),
                     Item(

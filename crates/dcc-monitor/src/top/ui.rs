@@ -326,6 +326,8 @@ fn kind_style(k: EventKind) -> Style {
         EventKind::Failed => Style::new().fg(Color::Yellow),
         EventKind::Local => Style::new().fg(Color::Magenta),
         EventKind::Error => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        // Still compiled remotely: only the preprocessing stayed on the master.
+        EventKind::Cpp => Style::new().fg(Color::Cyan),
     }
 }
 
