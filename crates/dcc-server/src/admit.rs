@@ -127,6 +127,7 @@ impl<R: Runner> Server<R> {
             self.live.failed(
                 &format!("{ip}:{port}"),
                 "",
+                "",
                 "DENIED",
                 "not in the --allow list",
             );
@@ -203,7 +204,8 @@ impl<R: Runner> Server<R> {
             "connection from client '{ip}:{port}': {why}"
         );
         self.metrics.refused(RefusalReason::Busy);
-        self.live.failed(&format!("{ip}:{port}"), "", "BUSY", &why);
+        self.live
+            .failed(&format!("{ip}:{port}"), "", "", "BUSY", &why);
     }
 }
 

@@ -225,8 +225,13 @@ pub async fn serve<R, I, O>(
     }
     if sum.result != JobResult::CompileOk {
         let reason = sum.reason.as_deref().unwrap_or("unknown");
-        srv.live
-            .failed(&sum.client, &sum.input, sum.result.text(), reason);
+        srv.live.failed(
+            &sum.client,
+            &sum.compiler,
+            &sum.input,
+            sum.result.text(),
+            reason,
+        );
     }
     let st = sum.status;
     let mut line = format!(

@@ -138,7 +138,7 @@ pub async fn serve<R, I, O>(
     let timeout = srv.env.io_timeout.min(HELLO_TIMEOUT);
     let refuse = |why: &str| {
         srv.metrics.refused(RefusalReason::Access);
-        srv.live.failed(&client, "", "AUTH", why);
+        srv.live.failed(&client, "", "", "AUTH", why);
     };
     let first = match tokio::time::timeout(timeout, sniff(&mut input)).await {
         Ok(Ok(s)) => s,
