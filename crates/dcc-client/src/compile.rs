@@ -26,6 +26,7 @@
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;
+use std::time::Instant;
 
 use dcc_args::client::{
     Compile, LocalReason, Scan, expand_preprocessor_options_with, fix_dependency_args, scan_args,
@@ -164,6 +165,8 @@ struct Job<'c, 'e> {
     remote_ret: Option<i32>,
     /// Hosts that failed this job before the one that compiled it (said once it succeeds).
     failed_on: Vec<String>,
+    /// When the current attempt began (for `--show-stats`).
+    began: Instant,
 }
 
 /// Where a failed job falls back from.
@@ -195,6 +198,7 @@ impl<'c, 'e> Job<'c, 'e> {
             cpp_lock: None,
             remote_ret: None,
             failed_on: Vec::new(),
+            began: Instant::now(),
         }
     }
 
@@ -304,6 +308,7 @@ impl<'c, 'e> Job<'c, 'e> {
                 let code = ExitCode::DistccFailed.code();
                 return self.fallback(list, Failure::none(code, "no preprocessor output"));
             };
+            self.began = Instant::now();
             let attempt = remote::attempt(
                 &req,
                 host,
@@ -485,6 +490,13 @@ impl<'c, 'e> Job<'c, 'e> {
                     let code = ExitCode::IoError.code();
                     return self.fallback(list, Failure::from(host, code, false, why));
                 }
+                crate::stats::reply(
+                    self.c.dir.as_ref(),
+                    host,
+                    self.source.as_ref(),
+                    &r,
+                    self.began,
+                );
                 self.enjoy(host);
                 self.say_recovered(host);
                 pass_output(&mut r);
@@ -542,6 +554,13 @@ impl<'c, 'e> Job<'c, 'e> {
                 self.fallback(list, Failure::from_reply(host, ret, r, false, why))
             }
             Verdict::CompileFailed(_) => {
+                crate::stats::reply(
+                    self.c.dir.as_ref(),
+                    host,
+                    self.source.as_ref(),
+                    &r,
+                    self.began,
+                );
                 let ret = critique_raw(raw, "compile", &input, &host.spec, true);
                 self.compile_failed(list, host, r, ret)
             }
