@@ -58,7 +58,7 @@ fn show_stats_counts_jobs_per_helper_refusals_and_fallbacks() {
     for f in ["a", "b", "c", "d"] {
         w.write(
             &format!("src/{f}.c"),
-            &format!("int {f}(void) {{ return 7; }}\n"),
+            format!("int {f}(void) {{ return 7; }}\n"),
         );
     }
     let g1 = Daemon::ours(&w);

@@ -154,10 +154,10 @@ impl Metrics {
         // Every labelled counter exists from the start, at zero: a scraper's rate() and an
         // alert on "refusals > 0" need the series before the first event.
         for r in JobResult::ALL {
-            m.jobs.get_or_create(&result_label(r));
+            drop(m.jobs.get_or_create(&result_label(r)));
         }
         for r in RefusalReason::ALL {
-            m.refusals.get_or_create(&reason_label(r));
+            drop(m.refusals.get_or_create(&reason_label(r)));
         }
         Metrics { registry, ..m }
     }
