@@ -137,3 +137,41 @@ fn a_broken_or_empty_list_is_not_a_pass() {
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("can't distribute work"), "{err}");
 }
+
+/// Item 6: during a build the same difference is a warning, once per host per build (the
+/// marker in `$DISTCC_DIR/lock`; crate::version_warn), and the compile still succeeds.
+#[test]
+fn a_build_warns_once_about_a_helper_with_another_compiler_version() {
+    let w = World::new();
+    let wrapper = w.write(
+        "other-gcc/x86_64-linux-gnu-gcc",
+        "#!/bin/sh\n\
+         /usr/bin/x86_64-linux-gnu-gcc \"$@\" || exit\n\
+         out=; prev=; for a; do [ \"$prev\" = -o ] && out=$a; prev=$a; done\n\
+         printf 'GCC: (Other) 99.1\\0' > \"$out.comment\"\n\
+         objcopy --update-section .comment=\"$out.comment\" \"$out\"\n",
+    );
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!("{}:/usr/bin:/bin", w.path("other-gcc").display());
+    let other = Daemon::start(
+        &w,
+        DaemonOptions::new(DaemonKind::Ours).env("DISTCCD_PATH", &path),
+    );
+    w.write("src/v.c", "int v(void) { return 3; }\n");
+    let warning = format!(
+        "{}: compiler version differs: \"GCC: (Other) 99.1\" there",
+        other.host()
+    );
+    for (round, expected) in [(1, true), (2, false)] {
+        let mut c = client::ours(&w, &other.host());
+        c.args(["gcc", "-c", "v.c", "-o", "v.o"]);
+        let o = c.output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{err}");
+        assert_eq!(err.contains(&warning), expected, "round {round}: {err}");
+    }
+}
