@@ -137,11 +137,7 @@ fn compiler_of(argv: &[String]) -> &str {
 }
 
 /// The compiler's identification from a local compile of the probe.
-pub(crate) fn local_ident(
-    cenv: &ChildEnv,
-    server_argv: &[String],
-    tmpdir: &Path,
-) -> Result<String, String> {
+fn local_ident(cenv: &ChildEnv, server_argv: &[String], tmpdir: &Path) -> Result<String, String> {
     let cc = compiler_of(server_argv);
     let (path, _file) = dcc_state::make_tmpnam(tmpdir, "distcc_probe", ".o")
         .map_err(|e| format!("cannot compile the probe here: {e}"))?;

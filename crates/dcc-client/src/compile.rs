@@ -497,16 +497,6 @@ impl<'c, 'e> Job<'c, 'e> {
                     &r,
                     self.began,
                 );
-                let cc = self.compile.argv.first().map_or("", String::as_str);
-                let (cenv, out) = (&self.c.cenv, Path::new(&self.compile.output));
-                crate::version_warn::after_reply(
-                    self.c.dir.as_ref(),
-                    cenv,
-                    &self.c.cfg.tmpdir,
-                    host,
-                    cc,
-                    out,
-                );
                 self.enjoy(host);
                 self.say_recovered(host);
                 pass_output(&mut r);
