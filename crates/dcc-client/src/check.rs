@@ -187,12 +187,18 @@ fn first_line(bytes: &[u8], default: &str) -> String {
     printable(&cut).into_owned()
 }
 
-/// The compiler's identification in an object's `.comment`: the NUL-terminated string that
-/// starts with `GCC: ` or contains `clang version`, printable and cut.
+/// The compiler's identification in an object's `.comment`: the NUL-terminated string from
+/// `GCC: `, or one that contains `clang version`, printable and cut. `.comment` may follow
+/// the code with no NUL between (`... c3 GCC: (Debian ...)`), so `GCC: ` is looked for
+/// inside each piece, not only at its start.
 pub fn compiler_ident(object: &[u8]) -> Option<String> {
+    let gcc = |s: &[u8]| s.windows(5).position(|w| w == b"GCC: ");
     object
         .split(|&b| b == 0)
-        .find(|s| s.starts_with(b"GCC: ") || s.windows(13).any(|w| w == b"clang version"))
+        .find_map(|s| match gcc(s) {
+            Some(at) => Some(&s[at..]),
+            None => s.windows(13).any(|w| w == b"clang version").then_some(s),
+        })
         .map(|s| {
             let text = String::from_utf8_lossy(s);
             let cut: String = text.chars().take(IDENT_MAX).collect();
@@ -328,6 +334,13 @@ mod tests {
             Some("Debian clang version 16.0.6 (15)")
         );
         assert_eq!(compiler_ident(b"\0no ident\0"), None);
+        // Regression (issue 14, item 6): a function's code ends right before `.comment`
+        // (`pop rbp; ret` = 5d c3), with no NUL between.
+        let obj = b"UH\x89\xe5\xb8\x03\0\0\0]\xc3GCC: (Debian 12.2.0-14) 12.2.0\0";
+        assert_eq!(
+            compiler_ident(obj).as_deref(),
+            Some("GCC: (Debian 12.2.0-14) 12.2.0")
+        );
         let hostile = [b"GCC: \x1b[2J".as_slice(), &[b'a'; 5000], b"\0"].concat();
         let got = compiler_ident(&hostile).unwrap();
         assert!(got.starts_with("GCC: \\x1b[2J"), "{got}");

@@ -26,6 +26,7 @@
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;
+use std::time::Instant;
 
 use dcc_args::client::{
     Compile, LocalReason, Scan, expand_preprocessor_options_with, fix_dependency_args, scan_args,
@@ -172,6 +173,8 @@ struct Job<'c, 'e> {
     remote_ret: Option<i32>,
     /// Hosts that failed this job before the one that compiled it (said once it succeeds).
     failed_on: Vec<String>,
+    /// When the current attempt began (for `--show-stats`).
+    began: Instant,
 }
 
 impl<'c, 'e> Job<'c, 'e> {
@@ -194,6 +197,7 @@ impl<'c, 'e> Job<'c, 'e> {
             cpp_lock: None,
             remote_ret: None,
             failed_on: Vec::new(),
+            began: Instant::now(),
         }
     }
 
@@ -307,6 +311,7 @@ impl<'c, 'e> Job<'c, 'e> {
                     return self.fallback(list, Failure::none(code, "no preprocessor output"));
                 }
             };
+            self.began = Instant::now();
             let attempt = remote::attempt(
                 &req,
                 host,
@@ -422,6 +427,15 @@ impl<'c, 'e> Job<'c, 'e> {
     }
 
     /// Stop the preprocessor (if still running) and give up the local cpp slot.
+    /// The unit's bytes as sent (before compression): the pumped files, or cpp's output.
+    fn bytes_sent(&self) -> u64 {
+        match (&self.pump, &self.source) {
+            (Some(Ok(unit)), _) if self.pumped => unit.bytes(),
+            (_, Some(source)) => source.output().len() as u64,
+            _ => 0,
+        }
+    }
+
     fn abandon_source(&mut self) {
         if let Some(s) = &mut self.source {
             s.abandon();
@@ -513,6 +527,7 @@ impl<'c, 'e> Job<'c, 'e> {
                     let code = ExitCode::IoError.code();
                     return self.fallback(list, Failure::from(host, code, false, e));
                 }
+                crate::stats::reply(self.c.dir.as_ref(), host, self.bytes_sent(), &r, self.began);
                 self.enjoy(host);
                 self.say_recovered(host);
                 pass_output(&mut r);
@@ -570,6 +585,7 @@ impl<'c, 'e> Job<'c, 'e> {
                 self.fallback(list, Failure::from_reply(host, ret, r, false, why))
             }
             Verdict::CompileFailed(_) => {
+                crate::stats::reply(self.c.dir.as_ref(), host, self.bytes_sent(), &r, self.began);
                 let ret = critique_raw(raw, "compile", &input, &host.spec, true);
                 self.compile_failed(list, host, r, ret)
             }

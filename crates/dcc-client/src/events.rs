@@ -17,8 +17,9 @@ use dcc_state::{DistccDir, Event, EventKind, append_event};
 use crate::hosts;
 use crate::verdict::printable;
 
-/// Append one event (`host` and `file` may be empty).
+/// Append one event (`host` and `file` may be empty), and count it for `--show-stats`.
 pub fn note(dir: Option<&DistccDir>, kind: EventKind, host: &str, file: &str, reason: &str) {
+    crate::stats::count(dir, crate::stats::of_event(kind, host, reason));
     let Some(dir) = dir else {
         return;
     };

@@ -35,6 +35,10 @@ pub enum Invocation {
     CheckHosts {
         compiler: Option<OsString>,
     },
+    /// `--show-stats`: this master's compile counters (ours, crate::stats).
+    ShowStats,
+    /// `--zero-stats`: start those counters again.
+    ZeroStats,
     /// A compiler command line; `args[0]` is the compiler.
     Compile {
         args: Vec<OsString>,
@@ -75,6 +79,8 @@ pub fn classify(argv: &[OsString]) -> Invocation {
         b"--show-hosts" => return Invocation::ShowHosts,
         b"-j" => return Invocation::Concurrency,
         b"--scan-includes" => return Invocation::ScanIncludes,
+        b"--show-stats" => return Invocation::ShowStats,
+        b"--zero-stats" => return Invocation::ZeroStats,
         b"--check-hosts" => {
             return Invocation::CheckHosts {
                 compiler: argv.get(2).cloned(),

@@ -41,6 +41,7 @@ pub mod remote;
 pub mod reply;
 pub mod secure;
 pub mod signals;
+pub mod stats;
 pub mod verdict;
 
 use std::ffi::{OsStr, OsString};
@@ -129,12 +130,20 @@ pub fn run(argv: Vec<OsString>, env: &dyn Env, vars: ChildVars<'_>) -> i32 {
                 compiler.map_or_else(|| "gcc".into(), |c| c.to_string_lossy().into_owned());
             check::run(&cfg, env, &compiler)
         }
+        Invocation::ShowStats => stats::show(stats_dir(&cfg, env).as_ref()),
+        Invocation::ZeroStats => stats::zero(stats_dir(&cfg, env).as_ref()),
         Invocation::Compile { args, masquerade } => {
             let code = compile_entry(cfg, env, &argv, args, masquerade, vars);
             log_peak_memory();
             code
         }
     }
+}
+
+/// `$DISTCC_DIR` for `--show-stats` and `--zero-stats`, as a compile finds it.
+fn stats_dir(cfg: &Config, env: &dyn Env) -> Option<dcc_state::DistccDir> {
+    let home = cfg.home.as_deref().map(std::path::Path::new);
+    dcc_state::DistccDir::from_env(env, home).ok()
 }
 
 /// Debug level: the client's peak resident memory (`VmHWM`), which the hostile-helper tests
@@ -316,6 +325,7 @@ pub fn usage() -> String {
          \x20  distcc [COMPILER] [compile options] -o OBJECT -c SOURCE\n\
          \x20  distcc [--help|--version|--show-hosts|-j]\n\
          \x20  distcc --check-hosts [COMPILER]\n\
+         \x20  distcc --show-stats | --zero-stats\n\
          \n\
          Options:\n\
          \x20  COMPILER                   Defaults to \"cc\".\n\
@@ -327,6 +337,9 @@ pub fn usage() -> String {
          \x20  --check-hosts [COMPILER]   Try a tiny compile with COMPILER (default gcc)\n\
          \x20                             on every host; print a line per host with what\n\
          \x20                             to fix; exit 1 unless all are fine.\n\
+         \x20  --show-stats               Show this master's counters: jobs per helper,\n\
+         \x20                             bytes, time, failures and local fallbacks, why.\n\
+         \x20  --zero-stats               Zero those counters.\n\
          \n\
          Environment variables (see the manual page for all of them):\n\
          \x20  DISTCC_HOSTS               The host list (see below).\n\

@@ -95,6 +95,19 @@ pub struct Unit {
     pub dotd: Option<PathBuf>,
 }
 
+impl Unit {
+    /// The contents' bytes, as sent before compression (for `--show-stats`).
+    pub fn bytes(&self) -> u64 {
+        self.files
+            .iter()
+            .map(|f| match f {
+                FileEntry::File { contents, .. } => contents.len() as u64,
+                FileEntry::Link { .. } => 0,
+            })
+            .sum()
+    }
+}
+
 /// Whether `host` preprocesses (`,cpp`).
 pub fn wants_pump(host: &HostSpec) -> bool {
     Protocol::from_wire(host.protocol_version()).is_ok_and(|p| p.pump)

@@ -50,6 +50,8 @@ pub struct Failure {
     /// Seconds since the epoch.
     pub time: u64,
     pub client: String,
+    /// The compiler the request named, empty when refused before its header was read.
+    pub compiler: String,
     pub input: String,
     /// distcc's summary word (COMPILE_ERROR, OTHER, CLI_DISCONN ...).
     pub result: String,
@@ -95,7 +97,7 @@ impl Live {
     }
 
     /// Remember a failure (newest first; at most [`RECENT`]).
-    pub fn failed(&self, client: &str, input: &str, result: &str, reason: &str) {
+    pub fn failed(&self, client: &str, compiler: &str, input: &str, result: &str, reason: &str) {
         let time = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -107,6 +109,7 @@ impl Live {
         r.push_front(Failure {
             time,
             client: client.to_owned(),
+            compiler: compiler.to_owned(),
             input: input.to_owned(),
             result: result.to_owned(),
             reason: reason.to_owned(),
@@ -227,7 +230,7 @@ mod tests {
         assert!(live.jobs().is_empty(), "dropped guard unregisters");
         assert_ne!(live.compile_ms(), 0, "the compile was timed");
         for i in 0..(RECENT + 5) {
-            live.failed("c", &format!("f{i}.c"), "OTHER", "why");
+            live.failed("c", "gcc", &format!("f{i}.c"), "OTHER", "why");
         }
         let r = live.recent();
         assert_eq!(r.len(), RECENT);

@@ -47,6 +47,16 @@ pub enum RefusalReason {
 }
 
 impl RefusalReason {
+    const ALL: [RefusalReason; 7] = [
+        RefusalReason::Access,
+        RefusalReason::Protocol,
+        RefusalReason::Compiler,
+        RefusalReason::Option,
+        RefusalReason::PumpPath,
+        RefusalReason::Size,
+        RefusalReason::Busy,
+    ];
+
     fn label(self) -> &'static str {
         match self {
             RefusalReason::Access => "access",
@@ -57,6 +67,18 @@ impl RefusalReason {
             RefusalReason::Size => "size",
             RefusalReason::Busy => "busy",
         }
+    }
+}
+
+fn result_label(r: JobResult) -> ResultLabel {
+    ResultLabel {
+        result: r.text().to_ascii_lowercase(),
+    }
+}
+
+fn reason_label(r: RefusalReason) -> ReasonLabel {
+    ReasonLabel {
+        reason: r.label().to_owned(),
     }
 }
 
@@ -129,24 +151,26 @@ impl Metrics {
             m.received.clone(),
         );
         registry.register("sent_bytes", "Bytes written to clients", m.sent.clone());
+        // Every labelled counter exists from the start, at zero: a scraper's rate() and an
+        // alert on "refusals > 0" need the series before the first event.
+        for r in JobResult::ALL {
+            drop(m.jobs.get_or_create(&result_label(r)));
+        }
+        for r in RefusalReason::ALL {
+            drop(m.refusals.get_or_create(&reason_label(r)));
+        }
         Metrics { registry, ..m }
     }
 
     /// A finished connection.
     pub fn job(&self, result: JobResult, secs: f64) {
-        let label = ResultLabel {
-            result: result.text().to_ascii_lowercase(),
-        };
+        let label = result_label(result);
         self.jobs.get_or_create(&label).inc();
         self.durations.get_or_create(&label).observe(secs);
     }
 
     pub fn refused(&self, reason: RefusalReason) {
-        self.refusals
-            .get_or_create(&ReasonLabel {
-                reason: reason.label().to_owned(),
-            })
-            .inc();
+        self.refusals.get_or_create(&reason_label(reason)).inc();
     }
 
     /// The OpenMetrics text.
@@ -180,6 +204,22 @@ mod tests {
             "distccd_jobs_running 0",
             "distccd_received_bytes_total 1000",
             "# EOF",
+        ] {
+            assert!(text.contains(needle), "{needle} missing in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn counters_are_present_at_zero_before_any_job() {
+        let text = Metrics::new(2).encode();
+        for needle in [
+            "distccd_connections_total 0",
+            "distccd_jobs_total{result=\"compile_ok\"} 0",
+            "distccd_jobs_total{result=\"rej_overload\"} 0",
+            "distccd_refusals_total{reason=\"access\"} 0",
+            "distccd_refusals_total{reason=\"busy\"} 0",
+            "distccd_received_bytes_total 0",
+            "distccd_sent_bytes_total 0",
         ] {
             assert!(text.contains(needle), "{needle} missing in:\n{text}");
         }

@@ -110,7 +110,7 @@ impl<R: Runner> Server<R> {
                 why,
             } => {
                 self.metrics.refused(reason);
-                self.live.failed(client, "", word, why);
+                self.live.failed(client, "", "", word, why);
             }
             Event::Described {
                 job,
@@ -147,7 +147,8 @@ impl<R: Runner> Server<R> {
                 }
                 if o.result != JobResult::CompileOk {
                     let reason = o.reason.as_deref().unwrap_or("unknown");
-                    self.live.failed(client, &o.input, o.result.text(), reason);
+                    self.live
+                        .failed(client, &o.compiler, &o.input, o.result.text(), reason);
                 }
             }
         }

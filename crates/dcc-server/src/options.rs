@@ -13,13 +13,22 @@ use dcc_common::{Env, ExitCode, Level};
 
 use crate::access::{AllowEntry, AllowList, private_ranges};
 
+/// What `--stats` serves, for `--help` and the man page (crate::stats_http).
+pub const STATS_HELP: &str = "\
+With --stats, the stats port (after the same --allow check) answers:
+  GET /metrics      Prometheus/OpenMetrics counters, every one present from the start
+  GET /status.json  this helper (host, port, version), counters, jobs now, recent failures
+  GET /ui           a live page of the same, refreshed every second
+  anything else     distcc's own statistics page, unchanged";
+
 /// The command line as distcc spells it.
 #[derive(Debug, Parser)]
 #[command(
     name = "distccd",
     disable_version_flag = true,
     disable_help_flag = true,
-    about = "distccd runs either from inetd or as a standalone daemon to compile\nfiles submitted by the distcc client.\n\ndistccd should only run on trusted networks."
+    about = "distccd runs either from inetd or as a standalone daemon to compile\nfiles submitted by the distcc client.\n\ndistccd should only run on trusted networks.",
+    after_help = STATS_HELP
 )]
 pub struct Options {
     /// explain usage and exit
@@ -28,41 +37,41 @@ pub struct Options {
     /// show version and exit
     #[arg(long, action = ArgAction::SetTrue)]
     pub version: bool,
-    /// save daemon process id to file
+    /// save daemon process id to file [default: none]
     #[arg(short = 'P', long = "pid-file", value_name = "FILE")]
     pub pid_file: Option<PathBuf>,
-    /// lower priority, 20=most nice
+    /// lower priority, 20=most nice [default: 5]
     #[arg(short = 'N', long, value_name = "LEVEL", allow_negative_numbers = true)]
     pub nice: Option<i32>,
-    /// if run by root, change to this persona
+    /// if run by root, change to this persona [default: distccd, else distcc, else nobody]
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
-    /// maximum tasks at any time
+    /// maximum tasks at any time [default: number of CPUs + 2]
     #[arg(short = 'j', long, value_name = "LIMIT", allow_negative_numbers = true)]
     pub jobs: Option<i64>,
-    /// maximum lifetime of a compile request
+    /// maximum lifetime of a compile request [default: 0, no limit]
     #[arg(
         long = "job-lifetime",
         value_name = "SECONDS",
         allow_negative_numbers = true
     )]
     pub job_lifetime: Option<i64>,
-    /// TCP port to listen on
+    /// TCP port to listen on [default: 3632]
     #[arg(short = 'p', long, value_name = "PORT", allow_negative_numbers = true)]
     pub port: Option<i64>,
-    /// IP address to listen on
+    /// IP address to listen on [default: every address]
     #[arg(long, value_name = "ADDRESS")]
     pub listen: Option<String>,
-    /// client address access control
+    /// client address access control, repeatable [default: the private ranges, with a warning]
     #[arg(short = 'a', long, value_name = "IP[/BITS]")]
     pub allow: Vec<String>,
     /// allow the private (non-Internet) address ranges
     #[arg(long = "allow-private")]
     pub allow_private: bool,
-    /// enable statistics reporting via HTTP server
+    /// enable statistics reporting via HTTP server: distcc's page, /metrics, /status.json, /ui [default: off]
     #[arg(long)]
     pub stats: bool,
-    /// TCP port to listen on for statistics requests
+    /// TCP port to listen on for statistics requests [default: 3633]
     #[arg(
         long = "stats-port",
         value_name = "PORT",
@@ -72,7 +81,7 @@ pub struct Options {
     /// register via mDNS/DNS-SD
     #[arg(long)]
     pub zeroconf: bool,
-    /// set detail level for log file (critical, error, warning, notice, info, debug)
+    /// set detail level for log file (critical, error, warning, notice, info, debug) [default: notice]
     #[arg(long = "log-level", value_name = "LEVEL")]
     pub log_level: Option<String>,
     /// set log level to "debug"
@@ -81,7 +90,7 @@ pub struct Options {
     /// don't detach from parent (for daemontools, systemd, etc)
     #[arg(long = "no-detach")]
     pub no_detach: bool,
-    /// send messages here instead of syslog
+    /// send messages here instead of syslog [default: syslog]
     #[arg(long = "log-file", value_name = "FILE")]
     pub log_file: Option<PathBuf>,
     /// send messages to stderr
@@ -102,48 +111,48 @@ pub struct Options {
     /// accepted and ignored (distcc legacy)
     #[arg(long = "no-fifo", hide = true)]
     pub no_fifo: bool,
-    /// exit after SECONDS
+    /// exit after SECONDS [default: 0, never]
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub lifetime: Option<i64>,
     /// skip the compiler whitelist (CVE-2004-2687): any compiler name runs
     #[arg(long = "enable-tcp-insecure", alias = "make-me-a-botnet")]
     pub enable_tcp_insecure: bool,
-    /// allow -specs=FILE when DIR/FILE is a regular file (distcc HEAD)
+    /// allow -specs=FILE when DIR/FILE is a regular file (distcc HEAD) [default: none]
     #[arg(long, value_name = "DIR")]
     pub sysroot: Option<PathBuf>,
-    /// write N to /proc/self/oom_score_adj (distcc HEAD, Linux)
+    /// write N to /proc/self/oom_score_adj (distcc HEAD, Linux) [default: unchanged]
     #[arg(
         long = "oom-score-adj",
         value_name = "N",
         allow_negative_numbers = true
     )]
     pub oom_score_adj: Option<i32>,
-    /// authorized client keys: enables the secure transport (distcc-rs)
+    /// authorized client keys: enables the secure transport (distcc-rs) [default: none, plain only]
     #[arg(long = "auth-keys", value_name = "FILE")]
     pub auth_keys: Option<PathBuf>,
-    /// this daemon's private key for the secure transport (distcc-rs)
+    /// this daemon's private key for the secure transport (distcc-rs) [default: none]
     #[arg(long = "host-key", value_name = "FILE")]
     pub host_key: Option<PathBuf>,
     /// refuse plain distcc clients: serve the secure transport only (distcc-rs)
     #[arg(long = "require-auth")]
     pub require_auth: bool,
-    /// also listen on PORT for the secure transport only (distcc-rs)
+    /// also listen on PORT for the secure transport only (distcc-rs) [default: none]
     #[arg(
         long = "secure-port",
         value_name = "PORT",
         allow_negative_numbers = true
     )]
     pub secure_port: Option<i64>,
-    /// largest body after decompression: the .i, or one pump file (distcc-rs; K, M, G)
+    /// largest body after decompression: the .i, or one pump file (distcc-rs; K, M, G) [default: 256M]
     #[arg(long = "max-input-size", value_name = "SIZE")]
     pub max_input_size: Option<String>,
-    /// largest sum of one request's bodies after decompression (distcc-rs; K, M, G)
+    /// largest sum of one request's bodies after decompression (distcc-rs; K, M, G) [default: 512M]
     #[arg(long = "max-request-size", value_name = "SIZE")]
     pub max_request_size: Option<String>,
-    /// memory for decoding request bodies, all clients together (distcc-rs; K, M, G)
+    /// memory for decoding request bodies, all clients together (distcc-rs; K, M, G) [default: 256M]
     #[arg(long = "receive-memory", value_name = "SIZE")]
     pub receive_memory: Option<String>,
-    /// disk for received request bodies, all clients together (distcc-rs; K, M, G)
+    /// disk for received request bodies, all clients together (distcc-rs; K, M, G) [default: 2G]
     #[arg(long = "receive-disk", value_name = "SIZE")]
     pub receive_disk: Option<String>,
 }
@@ -753,8 +762,32 @@ mod tests {
             _ => panic!(),
         }
         match parse(["distccd", "--help"]).unwrap() {
-            Parsed::Print(t) => assert!(t.contains("--allow")),
+            Parsed::Print(t) => {
+                assert!(t.contains("--allow"));
+                // Issue 14: the stats endpoints are listed.
+                for path in ["/metrics", "/status.json", "/ui"] {
+                    assert!(t.contains(path), "{path} missing in:\n{t}");
+                }
+            }
             _ => panic!(),
+        }
+    }
+
+    /// Issue 14: `--help` (and the man page, generated from the same text) gives the default
+    /// of every option that takes a value.
+    #[test]
+    fn every_option_with_a_value_names_its_default() {
+        use clap::CommandFactory;
+        let cmd = Options::command();
+        for a in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+            if a.get_action().takes_values() {
+                let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+                assert!(
+                    help.contains("[default: "),
+                    "--{} has no default in its help: {help}",
+                    a.get_long().unwrap_or_default()
+                );
+            }
         }
     }
 

@@ -24,6 +24,17 @@ pub enum JobResult {
 }
 
 impl JobResult {
+    /// Every result, so counters can be shown at zero before the first job.
+    pub const ALL: [JobResult; 7] = [
+        JobResult::CompileOk,
+        JobResult::CompileError,
+        JobResult::CompileTimeout,
+        JobResult::CliDisconn,
+        JobResult::Other,
+        JobResult::RejBadReq,
+        JobResult::RejOverload,
+    ];
+
     pub fn text(self) -> &'static str {
         match self {
             JobResult::CompileOk => "COMPILE_OK",

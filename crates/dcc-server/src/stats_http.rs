@@ -108,6 +108,9 @@ async fn answer<R: Runner>(srv: Arc<Server<R>>, mut sock: TcpStream) -> std::io:
 
 #[derive(Debug, Serialize)]
 struct Status<'a> {
+    /// Which helper this is: its host name and compile port (a farm has many pages open).
+    host: String,
+    port: u16,
     version: &'a str,
     pid: u32,
     max_jobs: usize,
@@ -143,6 +146,8 @@ struct Counters {
 pub fn status_json<R: Runner>(srv: &Server<R>) -> String {
     let s = &srv.stats;
     let status = Status {
+        host: dcc_common::sys::hostname_or_localhost(),
+        port: srv.cfg.port,
         version: env!("CARGO_PKG_VERSION"),
         pid: std::process::id(),
         max_jobs: s.max_kids(),
@@ -186,13 +191,13 @@ table{border-collapse:collapse;min-width:40em} td,th{padding:.2em .8em;border-bo
 .bar{display:inline-block;height:.8em;background:#4a8;vertical-align:middle}
 </style></head>
 <body>
-<h1>distccd <span id="version" class="muted"></span></h1>
+<h1>distccd on <span id="helper"></span> <span id="version" class="muted"></span></h1>
 <div id="summary" class="num">loading…</div><div id="err"></div>
 <h2>Jobs now</h2>
 <table><thead><tr><th>client</th><th>compiler</th><th>file</th><th>phase</th><th>age</th></tr></thead>
 <tbody id="jobs"></tbody></table>
 <h2>Recent failures</h2>
-<table><thead><tr><th>when</th><th>client</th><th>file</th><th>result</th><th>reason</th></tr></thead>
+<table><thead><tr><th>when</th><th>client</th><th>compiler</th><th>file</th><th>result</th><th>reason</th></tr></thead>
 <tbody id="failures"></tbody></table>
 <script>
 function cell(tr, text){const td=document.createElement('td');td.textContent=text;tr.appendChild(td);}
@@ -202,6 +207,8 @@ function fill(id, rows, cols){const tb=document.getElementById(id);tb.replaceChi
 async function tick(){
   try{
     const s=await (await fetch('/status.json',{cache:'no-store'})).json();
+    document.getElementById('helper').textContent=s.host+':'+s.port;
+    document.title='distccd '+s.host+':'+s.port;
     document.getElementById('version').textContent='distcc-rs '+s.version+', pid '+s.pid;
     const c=s.counters;
     const pct=Math.round(100*s.running/Math.max(1,s.max_jobs));
@@ -212,7 +219,7 @@ async function tick(){
     sum.append(' · load '+s.load.map(x=>x.toFixed(2)).join(' ')+' · ok '+c.compile_ok+' · errors '+c.compile_error+
       ' · timeouts '+c.compile_timeout+' · disconnects '+c.cli_disconnect+' · bad requests '+c.rej_bad_req+' · refused/other '+c.other);
     fill('jobs', s.jobs, [j=>j.client, j=>j.compiler, j=>j.input, j=>j.phase, j=>(j.age_ms/1000).toFixed(1)+' s']);
-    fill('failures', s.recent_failures, [f=>new Date(f.time*1000).toLocaleTimeString(), f=>f.client, f=>f.input, f=>f.result, f=>f.reason]);
+    fill('failures', s.recent_failures, [f=>new Date(f.time*1000).toLocaleTimeString(), f=>f.client, f=>f.compiler, f=>f.input, f=>f.result, f=>f.reason]);
     document.getElementById('err').textContent='';
   }catch(e){document.getElementById('err').textContent='cannot reach the daemon: '+e;}
 }

@@ -92,6 +92,16 @@ fn missing_compiler<R: Runner>(
     }
 }
 
+/// The source file a refused request names, for the log, the live page and the recent failures
+/// (vetting stopped before it found the input): the last argument that looks like a source.
+fn named_source(argv: &[String]) -> Option<String> {
+    argv.iter()
+        .skip(1)
+        .rev()
+        .find(|a| !a.starts_with('-') && filename::is_source(a))
+        .cloned()
+}
+
 /// Check the header of a request.
 pub fn prepare<R: Runner>(srv: &Server<R>, header: &RequestHeader) -> Result<Prepared, Refusal> {
     let argv = &header.argv;
@@ -110,7 +120,8 @@ pub fn prepare<R: Runner>(srv: &Server<R>, header: &RequestHeader) -> Result<Pre
         allow_compiler_path: srv.cfg.insecure || srv.compilers.cmdlist.is_some(),
     };
     let vetted = args::vet(argv, &mode, &policy).map_err(|r| {
-        if let Some(missing) = missing_compiler(srv, argv, &r) {
+        if let Some(mut missing) = missing_compiler(srv, argv, &r) {
+            missing.input = named_source(argv);
             return missing;
         }
         let (exit, kind) = match r {
@@ -123,7 +134,7 @@ pub fn prepare<R: Runner>(srv: &Server<R>, header: &RequestHeader) -> Result<Pre
             level: Level::Warning,
             func: "dcc_check_args",
             message: r.to_string(),
-            input: None,
+            input: named_source(argv),
         }
     })?;
     let input_name = argv.get(vetted.input_index).cloned().unwrap_or_default();

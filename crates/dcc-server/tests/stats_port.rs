@@ -50,6 +50,17 @@ fn metrics_status_and_distccs_page() {
     o.stats = true;
     o.jobs = Some(3);
     let d = Daemon::start(&w, o);
+    // Issue 14: every counter is there at zero before the first job, so rate() and alerts work.
+    let fresh = get(&d, "/metrics");
+    for needle in [
+        "distccd_jobs_total{result=\"compile_ok\"} 0",
+        "distccd_jobs_total{result=\"other\"} 0",
+        "distccd_refusals_total{reason=\"access\"} 0",
+        "distccd_refusals_total{reason=\"option\"} 0",
+        "distccd_connections_total 0",
+    ] {
+        assert!(fresh.contains(needle), "{needle} missing:\n{fresh}");
+    }
     traffic(&w, &d);
 
     let m = get(&d, "/metrics");
@@ -99,6 +110,13 @@ fn metrics_status_and_distccs_page() {
     assert_eq!(v["counters"]["compile_ok"], 1);
     assert_eq!(v["counters"]["compile_error"], 1);
     assert_eq!(v["max_jobs"], 3);
+    // Issue 14: the page names its helper.
+    assert_eq!(v["port"], d.addr().port());
+    assert_eq!(
+        v["host"],
+        dcc_common::sys::hostname_or_localhost().as_str(),
+        "{v}"
+    );
     // The receive budget (issue 10): the defaults, nothing held once the jobs are done.
     assert_eq!(v["receive"]["disk_budget"], 2u64 << 30);
     assert_eq!(v["receive"]["memory_budget"], 256u64 << 20);
@@ -115,6 +133,13 @@ fn metrics_status_and_distccs_page() {
         "{reasons:?}"
     );
     assert!(reasons.iter().any(|r| r.contains("nope")), "{reasons:?}");
+    // Issue 14: a refused job shows its file and compiler, not an empty row.
+    let refused = failures
+        .iter()
+        .find(|f| f["reason"].as_str().unwrap().contains("-save-temps"))
+        .unwrap();
+    assert_eq!(refused["input"], "ok.c", "{refused}");
+    assert_eq!(refused["compiler"], "gcc", "{refused}");
 
     // distcc's page is unchanged for / and for a client that sends nothing.
     let p = get(&d, "/");
@@ -189,6 +214,15 @@ fn the_live_page_shows_jobs_and_failures_in_a_browser() {
     let dom = String::from_utf8_lossy(&out.stdout);
     // The script ran and filled the tables from /status.json.
     assert!(dom.contains("distcc-rs "), "{dom}");
+    let helper = format!(
+        "{}:{}",
+        dcc_common::sys::hostname_or_localhost(),
+        d.addr().port()
+    );
+    assert!(
+        dom.contains(&helper),
+        "the page names its helper {helper}:\n{dom}"
+    );
     assert!(dom.contains("snail.c"), "the running job is listed:\n{dom}");
     assert!(dom.contains("compiling"), "{dom}");
     assert!(

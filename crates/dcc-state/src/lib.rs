@@ -13,6 +13,8 @@
 //!   Debian's `distccmon-text` and `distccmon-gnome` read ([`StateFile`], [`read_states`]).
 //! - `state/events`: our client's log of failures and fallbacks with their reasons, which
 //!   `distccmon-top` shows ([`append_event`], [`EventTail`]; a distcc-rs addition).
+//! - `state/counters`: the master's compile counters for `distcc --show-stats`
+//!   ([`count_compile`], [`read_counters`], [`zero_counters`]; ours).
 //! - [`make_tmpnam`]: distcc's temporary-file names (`distcc_1a2b3c4d.i`).
 //!
 //! The client calls most of this once per compile, so every function here costs a handful of
@@ -24,6 +26,7 @@
 //! `dcc_make_lock_filename` (src/lock.c) builds them.
 
 mod backoff;
+mod counters;
 mod dir;
 mod events;
 mod lock;
@@ -36,6 +39,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use backoff::{backoff_path, clear_backoff, is_backed_off, is_backed_off_at, mark_backoff};
+pub use counters::{
+    COUNTERS_FILE, Count, Counters, HostTotals, count as count_compile, counters_path,
+    decode_counters, encode_counters, read_counters, zero_counters,
+};
 pub use dir::DistccDir;
 pub use events::{
     EVENTS_FILE, EVENTS_MAX_BYTES, EVENTS_OLD_FILE, Event, EventKind, EventTail, append_event,

@@ -31,6 +31,7 @@ pub fn distcc_command() -> Command {
             "distcc [COMPILER] [compile options] -o OBJECT -c SOURCE\n\
              distcc [--help | --version | --show-hosts | -j | --scan-includes]\n\
              distcc --check-hosts [COMPILER]\n\
+             distcc --show-stats | --zero-stats\n\
              COMPILER [compile options] -o OBJECT -c SOURCE      (through a masquerade link)",
         )
         .disable_help_flag(true)
@@ -62,6 +63,19 @@ pub fn distcc_command() -> Command {
                      parse. A distcc-rs addition.",
                 ),
         )
+        .arg(flag(
+            "show-stats",
+            "Print this master's compile counters since the last --zero-stats (like \
+             sccache --show-stats): compile requests sent to helpers, helper failures and \
+             refusals, local fallbacks; per helper the jobs, failures, preprocessed bytes \
+             sent, object bytes received and time; then the reasons of the failures and \
+             fallbacks with their counts. Read from $DISTCC_DIR/state/counters, which every \
+             compile of this master adds to. A distcc-rs addition.",
+        ))
+        .arg(flag(
+            "zero-stats",
+            "Reset those counters to zero, and exit.",
+        ))
         .arg(flag(
             "scan-includes",
             "Pump mode's include scan: not implemented by this client; exits 100.",

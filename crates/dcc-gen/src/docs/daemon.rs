@@ -38,6 +38,20 @@ pub fn distccd() -> Page {
                 ],
             ),
             Section::new(
+                "STATISTICS",
+                vec![
+                    // The same text as `distccd --help` prints after the options.
+                    Example(dcc_server::options::STATS_HELP),
+                    Para(
+                        "/status.json and /ui name the helper (host name, compile port, \
+                         version) and list the jobs in flight and the last 50 failures and \
+                         refusals, each with its client, compiler and source file. The /metrics \
+                         families are listed in docs/guide; every counter is present at zero \
+                         from start-up.",
+                    ),
+                ],
+            ),
+            Section::new(
                 "WHAT MAY RUN",
                 vec![
                     Para(
