@@ -139,17 +139,19 @@ impl<R: Runner> Server<R> {
                 outcome: o,
                 elapsed,
             } => {
-                self.stats
-                    .finished(o.result, &o.compiler, &o.input, elapsed);
-                self.metrics.job(o.result, elapsed.as_secs_f64());
-                if let Some(r) = o.refusal {
-                    self.metrics.refused(r);
-                }
+                // The job counters move last: whoever sees a job counted (a test, the stats
+                // page) also sees its failure in the live view and its metrics.
                 if o.result != JobResult::CompileOk {
                     let reason = o.reason.as_deref().unwrap_or("unknown");
                     self.live
                         .failed(client, &o.compiler, &o.input, o.result.text(), reason);
                 }
+                self.metrics.job(o.result, elapsed.as_secs_f64());
+                if let Some(r) = o.refusal {
+                    self.metrics.refused(r);
+                }
+                self.stats
+                    .finished(o.result, &o.compiler, &o.input, elapsed);
             }
         }
     }
