@@ -96,7 +96,12 @@ fn send(d: &Daemon, u: &Unit) -> (Vec<Hash>, dcc_proto::Reply) {
     let mut rest = buf.to_vec();
     s.read_to_end(&mut rest).unwrap();
     let reply = decode_reply(&rest, cas::CAS_WIRE).expect("a reply");
-    assert_eq!(reply.status, 0, "{}", String::from_utf8_lossy(&reply.stderr));
+    assert_eq!(
+        reply.status,
+        0,
+        "{}",
+        String::from_utf8_lossy(&reply.stderr)
+    );
     (need, reply)
 }
 
@@ -104,8 +109,7 @@ fn shipped(m: &Manifest, file_name: &str) -> Hash {
     m.files()
         .find_map(|(p, e)| match e.kind {
             Kind::File { hash, .. }
-                if e.origin == Origin::Shipped
-                    && p.file_name().is_some_and(|n| n == file_name) =>
+                if e.origin == Origin::Shipped && p.file_name().is_some_and(|n| n == file_name) =>
             {
                 Some(hash)
             }
@@ -139,7 +143,10 @@ fn lua_units_over_dist_303_are_byte_identical_and_shared_headers_go_once() {
                 assert!(need.contains(&stdio));
             } else {
                 // Never a header the daemon already has: <stdio.h> went with lauxlib.c.
-                assert!(!need.contains(&stdio), "{name} {extra}: stdio.h asked again");
+                assert!(
+                    !need.contains(&stdio),
+                    "{name} {extra}: stdio.h asked again"
+                );
                 assert!(
                     need.iter().all(|h| !sent.contains(h)),
                     "{name} {extra}: a header asked for twice"
@@ -154,4 +161,61 @@ fn lua_units_over_dist_303_are_byte_identical_and_shared_headers_go_once() {
     }
     d.wait_log("COMPILE_OK", 4);
     assert!(w.tmp_leftovers().is_empty(), "{:?}", w.tmp_leftovers());
+}
+
+/// Run `argv` (its path, then arguments) in a mount namespace whose /usr/include is an empty
+/// tmpfs but for a `stdio.h` that fails any compile: a helper without the master's -dev
+/// packages, and with a different header where it has one.
+fn without_usr_include() -> Vec<String> {
+    [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        "mount -t tmpfs none /usr/include && \
+         echo '#error the helper used its own stdio.h' > /usr/include/stdio.h && \
+         exec \"$0\" \"$@\"",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+#[test]
+fn a_helper_without_the_masters_headers_builds_the_masters_object() {
+    let dir = workload::prepare("lua");
+    let (flags, src, _) = workload::units(&dir);
+    let flags = words(&flags);
+    // The control: in that namespace, gcc cannot compile the unit from its own headers.
+    let mut control = without_usr_include();
+    control.extend(["gcc".into(), "-fsyntax-only".into(), "lauxlib.c".into()]);
+    control.extend(flags.iter().cloned());
+    let st = std::process::Command::new(&control[0])
+        .args(&control[1..])
+        .current_dir(&src)
+        .output()
+        .unwrap();
+    assert!(!st.status.success(), "the namespace hides nothing");
+
+    let w = World::new();
+    let mut o = DaemonOptions::new(DaemonKind::Ours);
+    o.wrapper = without_usr_include();
+    let d = Daemon::start(&w, o);
+    // The daemon itself sees the poisoned /usr/include.
+    let seen = std::fs::read_to_string(format!("/proc/{}/root/usr/include/stdio.h", d.pid()));
+    assert!(seen.unwrap().contains("#error"));
+    let out = tempfile::tempdir().unwrap();
+    for extra in ["", "-g"] {
+        let mut flags = flags.clone();
+        flags.extend(words(extra));
+        let u = unit(&src, &flags, "lauxlib.c");
+        let (_, reply) = send(&d, &u);
+        let local_o = out.path().join("local.o").display().to_string();
+        let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
+        args.extend(["-c", "lauxlib.c", "-o", &local_o]);
+        let local = compile_local(&src, &args, &local_o);
+        assert!(local == reply.object, "lauxlib.c {extra}: objects differ");
+    }
 }
