@@ -294,3 +294,18 @@ fn a_protocol_3_file_list_under_dist_303_is_a_protocol_error() {
     honest_client_is_served(&d);
     assert_tmp_clean(&w);
 }
+
+#[test]
+fn a_refused_compiler_under_dist_303_is_answered_after_the_manifest() {
+    let w = World::new();
+    let d = start(&w);
+    let m = manifest(HDR.len(), hash(HDR));
+    let mut req = request(&m, &quote_src(), &[]);
+    // Same request, a compiler outside the whitelist.
+    let at = req.windows(3).position(|x| x == b"gcc").unwrap();
+    req.splice(at..at + 3, *b"xcc");
+    let need = refused(&d, &req, "xcc");
+    assert_eq!(need, None, "no NEED for a refused request");
+    assert_tmp_clean(&w);
+    honest_client_is_served(&d);
+}
