@@ -75,6 +75,7 @@ impl Protocol {
             3 => Self::V3,
             w if w == Self::ZSTD.wire => Self::ZSTD,
             w if w == Self::ZSTD_PUMP.wire => Self::ZSTD_PUMP,
+            crate::cas::CAS_WIRE => crate::cas::PROTOCOL,
             other => return Err(ProtoError::UnsupportedVersion(other)),
         })
     }
@@ -88,6 +89,12 @@ impl Protocol {
             (Compression::Zstd, false) => Self::ZSTD,
             (Compression::Zstd, true) => Self::ZSTD_PUMP,
         }
+    }
+
+    /// Whether this is our content-addressed extension ([`crate::cas`]): after `ARGV` the
+    /// request goes on with `MNFT`, not `NFIL`.
+    pub fn is_cas(&self) -> bool {
+        self.wire == crate::cas::CAS_WIRE
     }
 
     /// Whether this is one of distcc's own versions (0-3), which every distccd understands.
@@ -116,5 +123,7 @@ mod tests {
         assert_eq!(Protocol::from_wire(0x102).unwrap(), Protocol::ZSTD);
         assert_eq!(Protocol::for_host(Compression::Lzo, true), Protocol::V3);
         assert!(!Protocol::ZSTD.is_distcc());
+        assert!(Protocol::from_wire(0x303).unwrap().is_cas());
+        assert!(!Protocol::ZSTD_PUMP.is_cas());
     }
 }

@@ -330,7 +330,12 @@ where
     };
 
     // Receive the body into the job's directory.
-    let layout = match receive(srv, input, &mut buf, &mut dec, &header, &prepared, dir).await {
+    let received = if protocol.is_cas() {
+        crate::cas_job::receive(srv, input, output, &mut buf, &header, &prepared, dir).await
+    } else {
+        receive(srv, input, &mut buf, &mut dec, &header, &prepared, dir).await
+    };
+    let layout = match received {
         Ok(l) => l,
         Err(Received::Read(e)) => {
             log_read_error(&e, false);
@@ -540,6 +545,12 @@ async fn refuse<I, O>(
     O: AsyncWrite + Unpin + Send,
 {
     dcc_log!(refusal.level, refusal.func, "{}", refusal.message);
+    if protocol.is_cas() {
+        if crate::cas_job::skip_manifest(srv, input, buf).await {
+            send_refusal(output, protocol, refusal).await;
+        }
+        return;
+    }
     // The rest is read within the bodies' deadlines, as a request being received is.
     let mut clock = BodyClock::default();
     loop {

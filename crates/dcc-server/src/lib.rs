@@ -29,6 +29,7 @@
 pub mod access;
 pub mod admit;
 pub mod budget;
+pub mod cas_job;
 pub mod cas_root;
 pub mod compiler;
 pub mod counting;

@@ -155,6 +155,10 @@ pub struct Options {
     /// disk for received request bodies, all clients together (distcc-rs; K, M, G) [default: 2G]
     #[arg(long = "receive-disk", value_name = "SIZE")]
     pub receive_disk: Option<String>,
+    /// disk for headers kept by content hash for DIST 0x303 clients, least recently used
+    /// evicted (distcc-rs; K, M, G; default 1G)
+    #[arg(long = "header-cache-size", value_name = "SIZE")]
+    pub header_cache_size: Option<String>,
 }
 
 /// How the daemon serves.
@@ -198,6 +202,9 @@ pub struct ReceiveLimits {
     pub memory: u64,
     /// `--receive-disk`: the daemon-wide disk budget for received bodies.
     pub disk: u64,
+    /// `--header-cache-size`: the bound of the store of headers by content hash (DIST
+    /// 0x303, [`crate::cas_job`]).
+    pub header_cache: u64,
 }
 
 impl Default for ReceiveLimits {
@@ -210,6 +217,7 @@ impl Default for ReceiveLimits {
             max_request: 512 << 20,
             memory: 256 << 20,
             disk: 2 << 30,
+            header_cache: dcc_store::DEFAULT_MAX_BYTES,
         }
     }
 }
@@ -452,6 +460,7 @@ fn receive_limits(o: &Options) -> Result<ReceiveLimits, OptionError> {
         max_request: size(&o.max_request_size, "--max-request-size", d.max_request)?,
         memory: size(&o.receive_memory, "--receive-memory", d.memory)?,
         disk: size(&o.receive_disk, "--receive-disk", d.disk)?,
+        header_cache: size(&o.header_cache_size, "--header-cache-size", d.header_cache)?,
     };
     // A body's wire length is a u32; bigger limits mean nothing.
     if r.max_input > u64::from(u32::MAX) {
@@ -738,6 +747,8 @@ mod tests {
             "512k",
             "--receive-disk",
             "1048576",
+            "--header-cache-size",
+            "64M",
         ])
         .unwrap();
         assert_eq!(
@@ -747,6 +758,7 @@ mod tests {
                 max_request: 1 << 30,
                 memory: 512 << 10,
                 disk: 1 << 20,
+                header_cache: 64 << 20,
             }
         );
         assert!(run(&["--receive-disk", "lots"]).is_err());

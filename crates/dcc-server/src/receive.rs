@@ -419,7 +419,7 @@ fn too_big(message: String) -> vetting::Refusal {
     }
 }
 
-fn busy(e: &BudgetError) -> vetting::Refusal {
+pub(crate) fn busy(e: &BudgetError) -> vetting::Refusal {
     vetting::Refusal {
         exit: ExitCode::Busy,
         kind: RefusalReason::Busy,

@@ -45,6 +45,9 @@ pub struct Server<R: Runner> {
     pub shutdown: watch::Receiver<bool>,
     /// The sending side of [`Server::shutdown`] ([`Server::shut_down`]).
     stopper: watch::Sender<bool>,
+    /// Headers kept by content hash for DIST 0x303 ([`crate::cas_job`]); `None` if it could
+    /// not be opened (0x303 requests are then refused).
+    pub store: Option<Arc<dcc_store::Store>>,
     /// `_DISTCC_SAFEGUARD` of the daemon's own environment; children get one more.
     pub safeguard_level: u32,
 }
@@ -61,7 +64,9 @@ impl<R: Runner> Server<R> {
     ) -> (Arc<Server<R>>, watch::Sender<bool>) {
         let (tx, rx) = watch::channel(false);
         let jobs = cfg.jobs;
+        let store = crate::cas_job::open_store(&env.tmpdir, cfg.receive.header_cache);
         let srv = Server {
+            store,
             admissions: Arc::default(),
             intake: Semaphore::new(intake_limit(jobs)),
             allow,

@@ -47,6 +47,9 @@ pub struct DaemonOptions {
     pub whitelist: Vec<String>,
     pub extra_args: Vec<String>,
     pub env: Vec<(String, String)>,
+    /// A command that runs the daemon (its path and arguments appended) and must exec it in
+    /// the same process, e.g. `unshare --mount ... sh -c '...; exec "$0" "$@"'`.
+    pub wrapper: Vec<String>,
 }
 
 impl DaemonOptions {
@@ -71,6 +74,7 @@ impl DaemonOptions {
             .collect(),
             extra_args: Vec::new(),
             env: Vec::new(),
+            wrapper: Vec::new(),
         }
     }
 
@@ -106,7 +110,14 @@ impl Daemon {
                 DaemonKind::Ours => bins::ours("distccd"),
                 DaemonKind::Debian => bins::reference("distccd"),
             };
-            let mut cmd = Command::new(bin);
+            let mut cmd = match o.wrapper.split_first() {
+                Some((w, rest)) => {
+                    let mut c = Command::new(w);
+                    c.args(rest).arg(bin);
+                    c
+                }
+                None => Command::new(bin),
+            };
             cmd.args(["--no-detach", "--daemon", "--listen", &o.listen])
                 .args(["--port", &port.to_string()])
                 .args(["--log-file", &log.to_string_lossy()])

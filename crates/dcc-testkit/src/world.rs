@@ -75,6 +75,8 @@ impl World {
         let mut v: Vec<String> = std::fs::read_dir(self.path("tmp"))
             .expect("read tmp")
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            // Our daemon's header store (DIST 0x303) is kept across jobs by design.
+            .filter(|n| !n.starts_with("distccd-rs-headers-"))
             .collect();
         v.sort();
         v
