@@ -156,7 +156,7 @@ pub struct Options {
     #[arg(long = "receive-disk", value_name = "SIZE")]
     pub receive_disk: Option<String>,
     /// disk for headers kept by content hash for DIST 0x303 clients, least recently used
-    /// evicted (distcc-rs; K, M, G; default 1G)
+    /// evicted (distcc-rs; K, M, G) [default: 1G]
     #[arg(long = "header-cache-size", value_name = "SIZE")]
     pub header_cache_size: Option<String>,
 }

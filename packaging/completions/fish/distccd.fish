@@ -19,7 +19,7 @@ complete -c distccd -l max-input-size -d 'largest body after decompression: the 
 complete -c distccd -l max-request-size -d 'largest sum of one request\'s bodies after decompression (distcc-rs; K, M, G) [default: 512M]' -r
 complete -c distccd -l receive-memory -d 'memory for decoding request bodies, all clients together (distcc-rs; K, M, G) [default: 256M]' -r
 complete -c distccd -l receive-disk -d 'disk for received request bodies, all clients together (distcc-rs; K, M, G) [default: 2G]' -r
-complete -c distccd -l header-cache-size -d 'disk for headers kept by content hash for DIST 0x303 clients, least recently used evicted (distcc-rs; K, M, G; default 1G)' -r
+complete -c distccd -l header-cache-size -d 'disk for headers kept by content hash for DIST 0x303 clients, least recently used evicted (distcc-rs; K, M, G) [default: 1G]' -r
 complete -c distccd -l help -d 'explain usage and exit'
 complete -c distccd -l version -d 'show version and exit'
 complete -c distccd -l allow-private -d 'allow the private (non-Internet) address ranges'
