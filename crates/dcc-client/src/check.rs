@@ -192,18 +192,70 @@ fn first_line(bytes: &[u8], default: &str) -> String {
 /// the code with no NUL between (`... c3 GCC: (Debian ...)`), so `GCC: ` is looked for
 /// inside each piece, not only at its start.
 pub fn compiler_ident(object: &[u8]) -> Option<String> {
-    let gcc = |s: &[u8]| s.windows(5).position(|w| w == b"GCC: ");
-    object
-        .split(|&b| b == 0)
-        .find_map(|s| match gcc(s) {
-            Some(at) => Some(&s[at..]),
-            None => s.windows(13).any(|w| w == b"clang version").then_some(s),
-        })
-        .map(|s| {
-            let text = String::from_utf8_lossy(s);
-            let cut: String = text.chars().take(IDENT_MAX).collect();
-            printable(&cut).into_owned()
-        })
+    compiler_ident_in(object)
+}
+
+/// A piece between NULs longer than this is looked at by its last this many bytes only, so
+/// an object is read in bounded memory (a helper's object may be hundreds of MiB).
+const PIECE_MAX: usize = 64 * 1024;
+
+/// [`compiler_ident`] of an object read from `r`, in bounded memory.
+pub fn compiler_ident_in(mut r: impl Read) -> Option<String> {
+    let mut chunk = vec![0u8; PIECE_MAX];
+    let mut piece: Vec<u8> = Vec::new();
+    loop {
+        let n = match r.read(&mut chunk) {
+            Ok(0) => return ident_of_piece(&piece),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        };
+        let mut parts = chunk[..n].split(|&b| b == 0).peekable();
+        while let Some(part) = parts.next() {
+            piece.extend_from_slice(part);
+            if piece.len() > PIECE_MAX {
+                piece.drain(..piece.len() - PIECE_MAX);
+            }
+            if parts.peek().is_some() {
+                // `part` ended at a NUL: the piece is whole.
+                if let Some(ident) = ident_of_piece(&piece) {
+                    return Some(ident);
+                }
+                piece.clear();
+            }
+        }
+    }
+}
+
+fn ident_of_piece(s: &[u8]) -> Option<String> {
+    let from = match s.windows(5).position(|w| w == b"GCC: ") {
+        Some(at) => &s[at..],
+        None if s.windows(13).any(|w| w == b"clang version") => s,
+        None => return None,
+    };
+    let text = String::from_utf8_lossy(from);
+    let cut: String = text.chars().take(IDENT_MAX).collect();
+    Some(printable(&cut).into_owned())
+}
+
+/// The string [`compiler_ident`] finds in this compiler's objects, read from what the
+/// driver prints under `-v` instead of from a compiled object: GCC prints
+/// `gcc version VERSION (PKGVERSION)` and writes `GCC: (PKGVERSION) VERSION`; clang prints
+/// and writes the same `... clang version ...` line.
+pub fn ident_from_verbose(stderr: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(stderr);
+    let ident = text.lines().find_map(|l| {
+        let l = l.trim();
+        match l.strip_prefix("gcc version ") {
+            Some(rest) => Some(match rest.split_once(' ') {
+                Some((version, pkg)) => format!("GCC: {} {version}", pkg.trim()),
+                None => format!("GCC: {rest}"),
+            }),
+            None => l.contains("clang version").then(|| l.to_owned()),
+        }
+    })?;
+    let cut: String = ident.chars().take(IDENT_MAX).collect();
+    Some(printable(&cut).into_owned())
 }
 
 /// Try one host.
@@ -334,6 +386,31 @@ mod tests {
             Some("Debian clang version 16.0.6 (15)")
         );
         assert_eq!(compiler_ident(b"\0no ident\0"), None);
+        // Read in chunks: an ident across a chunk's end, after a NUL-less run longer than a
+        // piece's bound, is found whole.
+        let long = [
+            &vec![b'x'; PIECE_MAX * 2 - 3][..],
+            b"GCC: (Debian 12.2.0-14) 12.2.0\0",
+        ]
+        .concat();
+        assert_eq!(
+            compiler_ident(&long).as_deref(),
+            Some("GCC: (Debian 12.2.0-14) 12.2.0")
+        );
+        // The same strings from the drivers' `-v` (crate::version_warn's cheap query).
+        let gcc = b"Using built-in specs.\nTarget: x86_64-linux-gnu\n\
+                    gcc version 12.2.0 (Debian 12.2.0-14) \n\
+                    GNU C17 (Debian 12.2.0-14) version 12.2.0 (x86_64-linux-gnu)\n";
+        assert_eq!(
+            ident_from_verbose(gcc).as_deref(),
+            Some("GCC: (Debian 12.2.0-14) 12.2.0")
+        );
+        let clang = b"Debian clang version 16.0.6 (15)\nTarget: x86_64-pc-linux-gnu\n";
+        assert_eq!(
+            ident_from_verbose(clang).as_deref(),
+            Some("Debian clang version 16.0.6 (15)")
+        );
+        assert_eq!(ident_from_verbose(b"cc: fatal error\n"), None);
         // Regression (issue 14, item 6): a function's code ends right before `.comment`
         // (`pop rbp; ret` = 5d c3), with no NUL between.
         let obj = b"UH\x89\xe5\xb8\x03\0\0\0]\xc3GCC: (Debian 12.2.0-14) 12.2.0\0";

@@ -528,6 +528,9 @@ impl<'c, 'e> Job<'c, 'e> {
                     return self.fallback(list, Failure::from(host, code, false, e));
                 }
                 crate::stats::reply(self.c.dir.as_ref(), host, self.bytes_sent(), &r, self.began);
+                let cc = self.compile.argv.first().map_or("", String::as_str);
+                let out = Path::new(&self.compile.output);
+                crate::version_warn::after_reply(self.c.dir.as_ref(), &self.c.cenv, host, cc, out);
                 self.enjoy(host);
                 self.say_recovered(host);
                 pass_output(&mut r);

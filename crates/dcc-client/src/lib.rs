@@ -43,6 +43,7 @@ pub mod secure;
 pub mod signals;
 pub mod stats;
 pub mod verdict;
+pub mod version_warn;
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
