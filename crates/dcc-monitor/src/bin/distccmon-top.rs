@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use clap::Parser;
 use dcc_common::log::{self, Level};
 use dcc_common::{Env, ProcessEnv};
-use dcc_monitor::top::farm::{DEFAULT_BACKOFF_PERIOD, Farm};
+use dcc_monitor::top::farm::Farm;
 use dcc_monitor::top::{Options, app};
 use dcc_monitor::{exit_status, log_error, logger_from_env};
 use dcc_state::DistccDir;
@@ -97,7 +97,7 @@ fn farm(env: &dyn Env, dir: &DistccDir) -> Option<Farm> {
         env,
         distcc_dir.as_deref(),
         home.as_deref(),
-        std::path::Path::new("/etc"),
+        std::path::Path::new(dcc_hosts::SYSCONFDIR),
     ) {
         Ok((_, text)) => text,
         Err(e) => {
@@ -117,13 +117,15 @@ fn farm(env: &dyn Env, dir: &DistccDir) -> Option<Farm> {
             return None;
         }
     };
+    // As the client reads it (C atoi; 0 or negative: backoff disabled).
     let period = env
         .var("DISTCC_BACKOFF_PERIOD")
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(DEFAULT_BACKOFF_PERIOD);
+        .map_or(dcc_state::DEFAULT_BACKOFF_PERIOD, |v| {
+            dcc_common::sys::atoi_i64(&v)
+        });
     Some(Farm {
         hosts,
         lock_dir: dir.lock_dir().ok()?.to_owned(),
-        period: std::time::Duration::from_secs(period),
+        period: std::time::Duration::from_secs(u64::try_from(period).unwrap_or(0)),
     })
 }

@@ -22,9 +22,6 @@ use dcc_state::{Counters, EventKind};
 
 use super::model::{FAILURE_WINDOW, Model};
 
-/// distcc's default `DISTCC_BACKOFF_PERIOD`, seconds.
-pub const DEFAULT_BACKOFF_PERIOD: u64 = 60;
-
 /// Where the farm's state is read from.
 #[derive(Debug, Clone)]
 pub struct Farm {
