@@ -16,8 +16,7 @@ use dcc_common::sys::atoi_i64;
 pub const DEFAULT_IO_TIMEOUT: Duration = Duration::from_secs(300);
 /// distcc src/clinet.c `dcc_connect_timeout`: fixed, not configurable.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(4);
-/// distcc src/backoff.c: default `DISTCC_BACKOFF_PERIOD`, seconds.
-pub const DEFAULT_BACKOFF_PERIOD: i64 = 60;
+pub use dcc_state::DEFAULT_BACKOFF_PERIOD;
 
 /// The typed client configuration.
 #[derive(Debug, Clone)]

@@ -19,8 +19,7 @@ use dcc_hosts::{HostList, HostSource, HostSpec, HostsError};
 
 use crate::config::Config;
 
-/// Where distcc 3.4 looks for `distcc/hosts` last (SYSCONFDIR on Debian).
-pub const SYSCONFDIR: &str = "/etc";
+pub use dcc_hosts::SYSCONFDIR;
 
 /// The parsed list and where it came from.
 #[derive(Debug)]

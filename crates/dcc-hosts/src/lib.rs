@@ -81,7 +81,7 @@ mod load;
 mod parse;
 
 pub use list::{Compression, HostKind, HostList, HostSpec};
-pub use load::{HostSource, MAX_HOSTS_FILE_SIZE, load};
+pub use load::{HostSource, MAX_HOSTS_FILE_SIZE, SYSCONFDIR, load};
 pub use parse::parse;
 
 use std::path::PathBuf;

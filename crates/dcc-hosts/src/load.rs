@@ -11,6 +11,9 @@ use dcc_common::Env;
 
 use crate::HostsError;
 
+/// Where distcc 3.4 looks for `distcc/hosts` last (SYSCONFDIR on Debian).
+pub const SYSCONFDIR: &str = "/etc";
+
 /// distcc src/loadfile.c refuses files over 1 MiB ("too large to load").
 pub const MAX_HOSTS_FILE_SIZE: u64 = 1 << 20;
 

@@ -22,6 +22,8 @@ fn top_once(w: &World, extra: &[&str]) -> String {
         .args(extra)
         .env_clear()
         .env("DISTCC_DIR", w.path("distcc_dir"))
+        // No farm panel from the machine's /etc/distcc/hosts (tests/farm.rs tests it).
+        .env("DISTCC_HOSTS", "")
         .env("PATH", "/usr/bin:/bin")
         .output()
         .expect("run distccmon-top");

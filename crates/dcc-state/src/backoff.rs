@@ -42,6 +42,9 @@ pub fn clear_backoff(lock_dir: &Path, host_lock_name: &str) -> Result<(), StateE
     }
 }
 
+/// distcc src/backoff.c: default `DISTCC_BACKOFF_PERIOD`, seconds (0 disables backoff).
+pub const DEFAULT_BACKOFF_PERIOD: i64 = 60;
+
 /// Whether the host was marked less than `period` ago. A zero period is "backoff disabled".
 pub fn is_backed_off(lock_dir: &Path, host_lock_name: &str, period: Duration) -> bool {
     is_backed_off_at(lock_dir, host_lock_name, period, SystemTime::now())

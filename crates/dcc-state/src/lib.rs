@@ -38,7 +38,10 @@ use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use backoff::{backoff_path, clear_backoff, is_backed_off, is_backed_off_at, mark_backoff};
+pub use backoff::{
+    DEFAULT_BACKOFF_PERIOD, backoff_path, clear_backoff, is_backed_off, is_backed_off_at,
+    mark_backoff,
+};
 pub use counters::{
     COUNTERS_FILE, Count, Counters, HostTotals, count as count_compile, counters_path,
     decode_counters, encode_counters, read_counters, zero_counters,

@@ -59,6 +59,16 @@ fn distccmon_top() -> Page {
                         "Our client's failures and fallbacks, one line each (time, pid, kind, \
                          host, file, reason); rotated to events.1 at 256 KiB.",
                     ),
+                    Item(
+                        "$DISTCC_DIR/state/counters",
+                        "This master's jobs and failures per helper (distcc --show-stats), \
+                         for the farm panel.",
+                    ),
+                    Item(
+                        "$DISTCC_DIR/lock/cpu_HOST_SLOT, backoff_HOST_0",
+                        "Slot locks (probed, never taken) and backoff marks, for the farm \
+                         panel.",
+                    ),
                 ],
             ),
             Section::new(
@@ -67,6 +77,15 @@ fn distccmon_top() -> Page {
                     Item(
                         "DISTCC_DIR",
                         "Where the state files are (default ~/.distcc).",
+                    ),
+                    Item(
+                        "DISTCC_HOSTS",
+                        "The helpers of the farm panel, one row each; unset: the hosts files \
+                         distcc reads ($DISTCC_DIR/hosts, /etc/distcc/hosts); no list: no panel.",
+                    ),
+                    Item(
+                        "DISTCC_BACKOFF_PERIOD",
+                        "How long a backoff mark counts (default 60 seconds), as in distcc.",
                     ),
                     Item(
                         "DISTCC_LOG",

@@ -19,6 +19,7 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::{DefaultTerminal, Terminal};
 
+use super::farm::{Farm, FarmRow};
 use super::model::Model;
 use super::stats::{self, Helper, Poller};
 use super::ui::{View, draw, frame_height};
@@ -35,14 +36,19 @@ pub struct Sources {
     state_dir: PathBuf,
     tail: EventTail,
     pub model: Model,
+    farm: Option<Farm>,
+    /// The farm panel as of the last refresh.
+    pub farm_rows: Vec<FarmRow>,
 }
 
 impl Sources {
-    pub fn new(state_dir: &Path) -> Sources {
+    pub fn new(state_dir: &Path, farm: Option<Farm>) -> Sources {
         Sources {
             state_dir: state_dir.to_owned(),
             tail: EventTail::new(state_dir),
             model: Model::new(),
+            farm,
+            farm_rows: Vec::new(),
         }
     }
 
@@ -63,6 +69,10 @@ impl Sources {
         });
         let events = self.tail.poll()?;
         self.model.add_events(events);
+        if let Some(farm) = &self.farm {
+            let counters = dcc_state::read_counters(&self.state_dir)?;
+            self.farm_rows = farm.rows(&self.model, &counters, now);
+        }
         Ok(())
     }
 }
@@ -102,16 +112,18 @@ pub fn buffer_text(buf: &Buffer) -> String {
 pub fn once(
     state_dir: &Path,
     helpers: &[String],
+    farm: Option<Farm>,
     width: u16,
     out: &mut dyn Write,
 ) -> Result<(), StateError> {
-    let mut src = Sources::new(state_dir);
+    let mut src = Sources::new(state_dir, farm);
     src.refresh(SystemTime::now())?;
     let helpers = stats::fetch_all(helpers, stats::TIMEOUT);
     let dir = state_dir.display().to_string();
     let view = View {
         model: &src.model,
         helpers: &helpers,
+        farm: &src.farm_rows,
         dir: &dir,
         live: false,
     };
@@ -144,6 +156,7 @@ extern "C" fn on_signal(_: libc::c_int) {
 pub fn live(
     state_dir: &Path,
     helpers: &[String],
+    farm: Option<Farm>,
     interval: Duration,
     quiet: bool,
 ) -> Result<(), LiveError> {
@@ -153,7 +166,7 @@ pub fn live(
         libc::signal(libc::SIGTERM, handler);
         libc::signal(libc::SIGHUP, handler);
     }
-    let mut src = Sources::new(state_dir);
+    let mut src = Sources::new(state_dir, farm);
     // Read once before taking the terminal, so a bad directory is reported on a sane screen.
     src.refresh(SystemTime::now())?;
     let poller = (!helpers.is_empty()).then(|| Poller::spawn(helpers, interval));
@@ -216,6 +229,7 @@ fn run_loop(
             let view = View {
                 model: &src.model,
                 helpers: &helpers,
+                farm: &src.farm_rows,
                 dir: &dir,
                 live: true,
             };

@@ -99,7 +99,7 @@ fn hosts_phases_throughput_jobs_and_reasons_appear() {
         "distccd refuses '-fplugin=evil.so': plugins are not allowed",
     );
 
-    let mut src = Sources::new(state);
+    let mut src = Sources::new(state, None);
     let t0 = SystemTime::now();
     src.refresh(t0).unwrap();
     // Two jobs end: one file disappears, one reaches Done.
@@ -111,6 +111,7 @@ fn hosts_phases_throughput_jobs_and_reasons_appear() {
     let view = View {
         model: &src.model,
         helpers: &[],
+        farm: &[],
         dir: &dir,
         live: true,
     };
@@ -176,7 +177,7 @@ fn helpers_panel_and_once_text() {
             "no usable host",
         );
     }
-    let mut src = Sources::new(state);
+    let mut src = Sources::new(state, None);
     src.refresh(SystemTime::now()).unwrap();
     let helpers = [
         Helper {
@@ -200,6 +201,7 @@ fn helpers_panel_and_once_text() {
     let view = View {
         model: &src.model,
         helpers: &helpers,
+        farm: &[],
         dir: "/d/state",
         live: false,
     };
@@ -228,11 +230,12 @@ fn tiny_terminals_do_not_panic() {
     let p = Sleepers::new(1);
     put(tmp.path(), p.pid(0), Phase::Compile, "a.c", "alpha", 0);
     event(tmp.path(), EventKind::Backoff, "alpha", "a.c", "timeout");
-    let mut src = Sources::new(tmp.path());
+    let mut src = Sources::new(tmp.path(), None);
     src.refresh(SystemTime::now()).unwrap();
     let view = View {
         model: &src.model,
         helpers: &[],
+        farm: &[],
         dir: "d",
         live: true,
     };

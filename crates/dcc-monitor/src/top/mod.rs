@@ -6,6 +6,7 @@
 //! client's event log `state/events` (failures and fallbacks with their reasons), and
 //! optionally polls helpers' stats ports (`--stats HOST:PORT`).
 //!
+//! - [`farm`]: every helper of the host list: state, slots in use, this master's jobs.
 //! - [`model`]: the jobs, per-host counts, finished-jobs window and recent events; no IO.
 //! - [`stats`]: fetching and parsing distccd's stats page, and background polling.
 //! - [`ui`]: drawing a frame with ratatui.
@@ -16,6 +17,7 @@
 //! docs/guide/monitoring.md.
 
 pub mod app;
+pub mod farm;
 pub mod model;
 pub mod stats;
 pub mod ui;
@@ -27,8 +29,9 @@ use std::time::Duration;
 #[command(
     name = "distccmon-top",
     version,
-    about = "Live view of this user's distcc jobs: jobs per host and phase, throughput, \
-             recent failures and fallbacks with their reasons.",
+    about = "Live view of this user's distcc jobs: the farm (every helper of the host list: \
+             up or backed off, slots in use, this master's jobs on it), jobs per host and \
+             phase, throughput, recent failures and fallbacks with their reasons.",
     after_help = "Reads $DISTCC_DIR/state (or ~/.distcc/state). Keys: q, Esc or Ctrl-C quit."
 )]
 pub struct Options {

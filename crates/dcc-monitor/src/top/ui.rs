@@ -1,5 +1,5 @@
 //! Drawing one frame of `distccmon-top` with ratatui: a header line, then the panels
-//! top to bottom: hosts (jobs by phase, jobs finished per minute with the last minute drawn
+//! top to bottom: the farm (every helper of the host list, see [`super::farm`]), hosts (jobs by phase, jobs finished per minute with the last minute drawn
 //! in 5-second bars, recent failures), helpers (with `--stats`), the jobs running now, and
 //! recent failures and fallbacks with their reasons.
 //!
@@ -15,6 +15,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 
+use super::farm::FarmRow;
 use super::model::{BUCKETS, HostRow, Model, PHASE_COLUMNS, short_age};
 use super::stats::Helper;
 
@@ -23,6 +24,8 @@ use super::stats::Helper;
 pub struct View<'a> {
     pub model: &'a Model,
     pub helpers: &'a [Helper],
+    /// The farm panel's rows; none: no panel.
+    pub farm: &'a [FarmRow],
     /// The state directory, for the header.
     pub dir: &'a str,
     /// False for `--once` (no key help in the header).
@@ -53,7 +56,7 @@ pub fn frame_height(v: &View<'_>) -> u16 {
     } else {
         v.helpers.len() + 3
     };
-    let h = 1 + (hosts + 3) + helpers + (jobs + 3) + (events + 3);
+    let h = 1 + farm_height(v) + (hosts + 3) + helpers + (jobs + 3) + (events + 3);
     u16::try_from(h).unwrap_or(u16::MAX)
 }
 
@@ -67,7 +70,8 @@ pub fn draw(f: &mut Frame<'_>, v: &View<'_>) {
     } else {
         v.helpers.len() + 3
     };
-    let fixed = 1 + host_h + helper_h;
+    let farm_h = farm_height(v);
+    let fixed = 1 + farm_h + host_h + helper_h;
     let rest = usize::from(area.height).saturating_sub(fixed);
     let mut n_events = v.model.event_rows().len();
     if !v.live {
@@ -83,8 +87,16 @@ pub fn draw(f: &mut Frame<'_>, v: &View<'_>) {
         need_events.min((rest / 2).max(4))
     };
     let len = |n: usize| Constraint::Length(u16::try_from(n).unwrap_or(u16::MAX));
-    let [head, host_area, helper_area, jobs_area, events_area] = Layout::vertical([
+    let [
+        head,
+        farm_area,
+        host_area,
+        helper_area,
+        jobs_area,
+        events_area,
+    ] = Layout::vertical([
         Constraint::Length(1),
+        len(farm_h),
         len(host_h),
         len(helper_h),
         Constraint::Fill(1),
@@ -92,6 +104,9 @@ pub fn draw(f: &mut Frame<'_>, v: &View<'_>) {
     ])
     .areas(area);
     f.render_widget(header(v), head);
+    if !v.farm.is_empty() {
+        f.render_widget(farm_table(v.farm), farm_area);
+    }
     f.render_widget(hosts_table(&hosts, area.width), host_area);
     if !v.helpers.is_empty() {
         f.render_widget(helpers_table(v.helpers), helper_area);
@@ -228,6 +243,59 @@ fn hosts_table(rows: &[HostRow], width: u16) -> Table<'static> {
     Table::new(body, widths)
         .header(Row::new(header).style(Style::new().add_modifier(Modifier::BOLD)))
         .block(Block::bordered().title(title("Hosts: jobs by phase, throughput")))
+}
+
+fn farm_height(v: &View<'_>) -> usize {
+    if v.farm.is_empty() {
+        0
+    } else {
+        v.farm.len() + 3
+    }
+}
+
+fn farm_table(rows: &[FarmRow]) -> Table<'static> {
+    let header = Row::new(
+        [
+            "HELPER", "STATE", "SLOTS", "JOBS/MIN", "MINE", "FAILED", "WHY",
+        ]
+        .map(Cell::from),
+    )
+    .style(Style::new().add_modifier(Modifier::BOLD));
+    let body: Vec<Row> = rows
+        .iter()
+        .map(|r| {
+            let state = match r.state {
+                "up" | "local" => Style::new().fg(Color::Green),
+                _ => Style::new().fg(Color::Red),
+            };
+            Row::new([
+                Cell::from(r.host.clone()),
+                Cell::from(Span::styled(r.state, state)),
+                Cell::from(format!("{}/{}", r.slots_busy, r.slots)),
+                count(r.per_minute, Style::new()),
+                count(usize::try_from(r.mine).unwrap_or(usize::MAX), Style::new()),
+                count(
+                    usize::try_from(r.failed).unwrap_or(usize::MAX),
+                    Style::new().fg(Color::Red),
+                ),
+                Cell::from(Span::styled(r.why.clone(), dim())),
+            ])
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(22),
+        Constraint::Length(11),
+        Constraint::Length(6),
+        Constraint::Length(9),
+        Constraint::Length(6),
+        Constraint::Length(7),
+        Constraint::Fill(1),
+    ];
+    Table::new(body, widths)
+        .header(header)
+        .block(Block::bordered().title(title(
+            "Farm: this master's helpers (mine: jobs sent since --zero-stats)",
+        )))
 }
 
 fn helpers_table(helpers: &[Helper]) -> Table<'static> {
