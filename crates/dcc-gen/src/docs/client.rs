@@ -303,6 +303,69 @@ pub fn distccmon_text() -> Page {
     }
 }
 
+/// `pump` (packaging/distcc/pump, a shell script): distcc's pump-mode wrapper, kept for its
+/// interface; distcc-rs needs no include server.
+pub fn pump() -> Page {
+    let command = Command::new("pump")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("run a build with remote preprocessing (distcc's pump interface)")
+        .long_about(
+            "distcc 3.4's pump starts an include server and exports where it listens. \
+             distcc-rs has none: the distcc client scans a unit's includes itself for every \
+             host written with ,cpp in the host list, with or without this wrapper, and sends \
+             the unit's files with protocol 3. pump keeps distcc's interface: it checks that \
+             some host has ,cpp (as distcc's pump does), exports DISTCC_POTENTIAL_HOSTS (the \
+             host list) and runs COMMAND.",
+        )
+        .override_usage(
+            "pump COMMAND [ARG...]\n\
+             eval `pump --startup`\n\
+             pump --shutdown",
+        )
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .arg(flag(
+            "startup",
+            "Print `export DISTCC_POTENTIAL_HOSTS='...'` for eval, and exit.",
+        ))
+        .arg(flag(
+            "shutdown",
+            "Nothing to stop (there is no include server); exit 0.",
+        ))
+        .arg(Arg::new("COMMAND").help("The build to run, e.g. make -j40."));
+    Page {
+        command,
+        section: "1",
+        extra: vec![
+            Section::new(
+                "ENVIRONMENT",
+                vec![
+                    Item(
+                        "DISTCC_HOSTS",
+                        "The host list; without it, the one distcc --show-hosts prints \
+                         (the hosts files).",
+                    ),
+                    Item(
+                        "DISTCC_POTENTIAL_HOSTS",
+                        "Set for COMMAND (and by --startup) to the host list.",
+                    ),
+                ],
+            ),
+            Section::new(
+                "EXIT STATUS",
+                vec![
+                    Item(
+                        "1",
+                        "No host has ,cpp, or no arguments (the usage is printed).",
+                    ),
+                    Item("other", "COMMAND's own status."),
+                ],
+            ),
+            Section::new("SEE ALSO", vec![Para("distcc(1), distccd(1)")]),
+        ],
+    }
+}
+
 fn joined(short: char, value: &'static str, help: &'static str) -> Arg {
     Arg::new(value)
         .short(short)

@@ -26,6 +26,7 @@ pub fn pages() -> Vec<Page> {
         distccmon_top(),
         distcc_keygen(),
         client::lsdistcc(),
+        client::pump(),
         update_distcc_symlinks(),
     ]
 }
