@@ -352,7 +352,11 @@ impl<'c, 'e> Job<'c, 'e> {
                     drop(lock);
                     self.save_temps(None);
                     // What a helper sent may be in the message ("unexpected token").
-                    let why = printable(&e.to_string()).into_owned();
+                    let mut why = printable(&e.to_string()).into_owned();
+                    if e.is_closed_unread() {
+                        // Recorded so that the farm view can say `refusing`, not only failing.
+                        why.insert_str(0, dcc_state::REFUSED_PREFIX);
+                    }
                     dcc_log!(Level::Error, e.distcc_function(), "{why}");
                     match e.hint() {
                         Some(h) if e.is_closed_unread() => {

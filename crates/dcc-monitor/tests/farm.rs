@@ -102,10 +102,10 @@ fn farm_panel_shows_two_helpers_and_a_refusing_one() {
     let refused = row(&frame, &r);
     assert_eq!(
         refused[1..7],
-        ["backed", "off", "0/4", "0", "0", "1"],
+        ["refusing", "0/4", "0", "0", "1", "refuses"],
         "{frame}"
     );
-    assert!(refused.len() > 7, "the reason is given: {frame}");
+    assert!(refused.len() > 8, "the reason is given: {frame}");
 
     // The slot released: nobody holds it.
     drop(held);

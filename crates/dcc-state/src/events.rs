@@ -63,6 +63,10 @@ pub const EVENTS_FILE: &str = "events";
 pub const EVENTS_OLD_FILE: &str = "events.1";
 /// The size at which a writer rotates the log.
 pub const EVENTS_MAX_BYTES: u64 = 256 * 1024;
+/// How a failure's reason starts when the helper closed the connection before reading the
+/// request, i.e. it refuses this master (its `--allow` list): the client writes it, the farm
+/// panel of distccmon-top reads it to say `refusing`.
+pub const REFUSED_PREFIX: &str = "refuses this machine: ";
 
 /// Longest `HOST` and `FILE` written, in bytes.
 const NAME_MAX: usize = 255;

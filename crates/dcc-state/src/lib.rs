@@ -48,8 +48,8 @@ pub use counters::{
 };
 pub use dir::DistccDir;
 pub use events::{
-    EVENTS_FILE, EVENTS_MAX_BYTES, EVENTS_OLD_FILE, Event, EventKind, EventTail, append_event,
-    decode_event, encode_event, events_old_path, events_path, read_events,
+    EVENTS_FILE, EVENTS_MAX_BYTES, EVENTS_OLD_FILE, Event, EventKind, EventTail, REFUSED_PREFIX,
+    append_event, decode_event, encode_event, events_old_path, events_path, read_events,
 };
 pub use lock::{
     LOCALHOST_LOCK_NAME, SlotLock, lock_name_ssh, lock_name_tcp, pick_slot, slot_path,

@@ -2,10 +2,11 @@
 //! `distcc` itself would read: `DISTCC_HOSTS`, else the hosts files), whether or not it has
 //! run anything, from files that already exist:
 //!
-//! - state: `backed off` while its backoff mark is younger than `DISTCC_BACKOFF_PERIOD`,
+//! - state: `refusing` when its last failure was a connection closed before the request was
+//!   read (it refuses this master: `--allow`) and it is backed off or failed recently;
+//!   `backed off` while its backoff mark is younger than `DISTCC_BACKOFF_PERIOD`,
 //!   `failing` when it failed in the last [`FAILURE_WINDOW`] without a mark (backoff
-//!   disabled), else `up`; `why` is the reason of its last failure in the event log (a
-//!   refusing helper shows its refusal there);
+//!   disabled), else `up`; `why` is the reason of its last failure in the event log;
 //! - slots: the slot locks (`cpu_<host>_<n>`) some client holds now, of the host's limit,
 //!   probed with `F_GETLK`, which takes no lock;
 //! - jobs/min: jobs finished on its host name in the last minute (from the state files,
@@ -36,7 +37,7 @@ pub struct Farm {
 pub struct FarmRow {
     /// `host` or `host:port`, as the client's logs name it.
     pub host: String,
-    /// `up`, `backed off`, `failing` or `local`.
+    /// `up`, `refusing`, `backed off`, `failing` or `local`.
     pub state: &'static str,
     pub slots_busy: u32,
     pub slots: u32,
@@ -72,11 +73,18 @@ impl Farm {
                     matches!(e.kind, EventKind::Backoff | EventKind::Failed)
                         && lock_name(&e.host).as_deref() == Some(&lock)
                 });
+                let backed_off =
+                    dcc_state::is_backed_off_at(&self.lock_dir, &lock, self.period, now);
+                let recent = last_failure.is_some_and(|e| e.time >= horizon);
+                let refused =
+                    last_failure.is_some_and(|e| e.reason.starts_with(dcc_state::REFUSED_PREFIX));
                 let state = if h.is_local() {
                     "local"
-                } else if dcc_state::is_backed_off_at(&self.lock_dir, &lock, self.period, now) {
+                } else if refused && (backed_off || recent) {
+                    "refusing"
+                } else if backed_off {
                     "backed off"
-                } else if last_failure.is_some_and(|e| e.time >= horizon) {
+                } else if recent {
                     "failing"
                 } else {
                     "up"
