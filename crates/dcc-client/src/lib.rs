@@ -23,6 +23,7 @@
 //!
 //! Decisions and the ways we differ from distcc 3.4 are in docs/decisions/client.md.
 
+pub mod cas;
 pub mod check;
 pub mod compile;
 pub mod config;

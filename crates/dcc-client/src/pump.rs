@@ -73,7 +73,7 @@ impl std::fmt::Display for NotPumped {
     }
 }
 
-fn not(label: &'static str, detail: impl Into<String>) -> NotPumped {
+pub(crate) fn not(label: &'static str, detail: impl Into<String>) -> NotPumped {
     NotPumped {
         label,
         detail: detail.into(),
@@ -93,6 +93,8 @@ pub struct Unit {
     pub files: Vec<FileEntry>,
     /// Where the helper's dependency file (`DOTD`) goes, if one is wanted.
     pub dotd: Option<PathBuf>,
+    /// The master's search chain for `DIST 0x303` (`CHNS`), from the scan's own probe.
+    pub chain: Vec<dcc_proto::cas::ChainDir>,
 }
 
 impl Unit {
@@ -144,12 +146,35 @@ pub fn prepare(
         cache_dir: include_cache.clone(),
         ..Scanner::default()
     };
-    let manifest = match scanner.scan(compiler, argv, &cwd).outcome {
+    let scan = scanner.scan(compiler, argv, &cwd);
+    let manifest = match scan.outcome {
         Outcome::Complete(m) => m,
         Outcome::GiveUp(r) => return Err(not(r.label(), r.to_string())),
     };
     let system = system_dirs(compiler, argv, &cwd, include_cache.as_deref())?;
     let files = entries(&manifest, &system)?;
+    let sp = match scan.search_path {
+        Some(sp) => sp,
+        // The unit's memo answered: the probe's answer is memoed in the same directory.
+        None => {
+            let args =
+                dcc_include::args::parse(argv, &cwd).map_err(|r| not(r.label(), r.to_string()))?;
+            let compiler = if compiler.is_relative() && compiler.components().count() > 1 {
+                cwd.join(compiler)
+            } else {
+                compiler.to_path_buf()
+            };
+            dcc_include::search_path::probe(
+                &compiler,
+                &args.probe_flags,
+                args.lang,
+                include_cache.as_deref(),
+            )
+            .map_err(|r| not(r.label(), r.to_string()))?
+            .0
+        }
+    };
+    let chain = crate::cas::chain(&sp, &system)?;
     let info = dotd_info(given, None);
     let mut server_argv = argv.clone();
     if info.needs_dotd && !info.sets_target {
@@ -161,6 +186,7 @@ pub fn prepare(
         argv: server_argv,
         files,
         dotd: info.needs_dotd.then(|| PathBuf::from(info.file.path)),
+        chain,
     })
 }
 
@@ -289,7 +315,7 @@ fn entries(m: &Manifest, system: &[PathBuf]) -> Result<Vec<FileEntry>, NotPumped
 }
 
 /// The file's bytes, if they are still what the scan hashed.
-fn read_checked(path: &Path, size: u64, hash: &[u8; 32]) -> Result<Vec<u8>, NotPumped> {
+pub(crate) fn read_checked(path: &Path, size: u64, hash: &[u8; 32]) -> Result<Vec<u8>, NotPumped> {
     let bytes = std::fs::read(path)
         .map_err(|e| not("changed-since-scan", format!("{}: {e}", path.display())))?;
     if bytes.len() as u64 != size || blake3::hash(&bytes).as_bytes() != hash {
@@ -330,16 +356,28 @@ pub fn write_dotd(unit: &Unit, dotd: &mut crate::reply::Spool) -> Result<(), Str
 /// The kinds of request a `,cpp` host can get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestKind {
-    /// distcc 3.4's protocol 3: every file in `NAME`/`FILE`/`LINK` (`,cpp`, `,cpp,lzo`; and
-    /// for now `,cpp,zstd`, the same with zstd bodies, `DIST` 0x103).
+    /// distcc 3.4's protocol 3: every file in `NAME`/`FILE`/`LINK` (`,cpp`, `,cpp,lzo`).
     Protocol3,
+    /// Our content-addressed files, `DIST 0x303` (`,cpp,zstd`; [`crate::cas`]).
+    Cas,
 }
 
 /// THE CHOICE POINT: which request a pump host gets. The content-addressed extension
 /// (issue 12 step 3, `,cpp,zstd` hosts only: a distcc 3.4 peer never sees it) is chosen here.
 pub fn request_kind(protocol: Protocol) -> RequestKind {
-    let _ = protocol;
-    RequestKind::Protocol3
+    if protocol.pump && protocol.compression == dcc_proto::Compression::Zstd {
+        RequestKind::Cas
+    } else {
+        RequestKind::Protocol3
+    }
+}
+
+/// The protocol the reply to `unit`'s request comes in (`DONE` echoes the request's `DIST`).
+pub fn reply_protocol(protocol: Protocol) -> Protocol {
+    match request_kind(protocol) {
+        RequestKind::Protocol3 => protocol,
+        RequestKind::Cas => dcc_proto::cas::PROTOCOL,
+    }
 }
 
 /// Write the request for `unit` on `conn`; returns the bytes sent.
@@ -352,6 +390,7 @@ pub fn send(conn: &mut Conn, protocol: Protocol, unit: &Unit) -> Result<u64, Rem
             conn.write_all(&out).map_err(RemoteError::Write)?;
             Ok(out.len() as u64)
         }
+        RequestKind::Cas => crate::cas::send(conn, unit),
     }
 }
 

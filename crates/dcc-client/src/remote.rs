@@ -272,6 +272,11 @@ pub fn attempt(
         }
     };
 
+    // A 0x303 request is answered as DONE 0x303 (zstd bodies, as 0x103).
+    let reply_protocol = match unit {
+        Some(_) => crate::pump::reply_protocol(protocol),
+        None => protocol,
+    };
     let sent = if let Some(unit) = unit {
         state.note(Phase::Send, None, None);
         crate::pump::send(&mut conn, protocol, unit)?
@@ -295,7 +300,7 @@ pub fn attempt(
     state.note(Phase::Compile, None, None);
     let how = Receive {
         host: &host.spec,
-        protocol,
+        protocol: reply_protocol,
         limits: req.limits,
         io_timeout: req.io_timeout,
         sent,

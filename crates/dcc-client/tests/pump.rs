@@ -105,6 +105,54 @@ fn lua_through_debian_protocol_3() {
     check("lua", DaemonKind::Debian, "");
 }
 
+/// Per `DIST 0x303` job of our daemon's debug log: (files in the manifest, files it needed).
+fn cas_jobs(d: &Daemon) -> Vec<(usize, usize)> {
+    d.log_text()
+        .lines()
+        .filter_map(|l| {
+            let (_, rest) = l.split_once("dcc_r_cas")?;
+            let mut w = rest.split_whitespace().filter_map(|t| t.parse().ok());
+            rest.contains("files in the manifest")
+                .then(|| Some((w.next()?, w.next()?)))
+                .flatten()
+        })
+        .collect()
+}
+
+/// `,cpp,zstd` hosts get `DIST 0x303`: lua built through the `distcc` binary, without and
+/// then with `-g`, every object identical to local gcc, every unit a 0x303 job; the second
+/// build, whose files the daemon's store already holds, is asked for nothing.
+#[test]
+fn lua_through_ours_content_addressed() {
+    let w = World::new();
+    let d = start(&w, DaemonKind::Ours);
+    let units = workload::units(&workload::prepare("lua")).2.len();
+    let cc = format!("{} gcc", bins::ours("distcc").display());
+    let env = [
+        ("DISTCC_HOSTS", format!("{},cpp,zstd", d.host())),
+        ("DISTCC_DIR", w.path("distcc_dir").to_string_lossy().into()),
+        ("DISTCC_FALLBACK", "0".into()),
+    ];
+    for (i, extra) in ["", "-g"].into_iter().enumerate() {
+        let reference = w.path(&format!("reference{i}"));
+        make_workload("lua", &reference, "gcc", extra, &[]);
+        let build = w.path(&format!("build{i}"));
+        make_workload("lua", &build, &cc, extra, &env);
+        let diffs = compare::trees(&reference.join("obj"), &build.join("obj"));
+        assert!(diffs.is_empty(), "lua 0x303 {extra}: {diffs:#?}");
+        d.wait_log(" COMPILE_OK ", units * (i + 1));
+    }
+    let jobs = cas_jobs(&d);
+    assert_eq!(jobs.len(), 2 * units, "{}", d.log_text());
+    let (first, second) = jobs.split_at(units);
+    assert!(first.iter().all(|&(files, _)| files > 0), "{first:?}");
+    let first_needed: usize = first.iter().map(|&(_, n)| n).sum();
+    assert!(first_needed > 0, "{first:?}");
+    // Same sources, same headers: the store has every file.
+    assert!(second.iter().all(|&(_, n)| n == 0), "{second:?}");
+    assert_eq!(cpp_events(&w), Vec::<String>::new());
+}
+
 /// The rest of the workloads, in one test (economy: one daemon each).
 #[test]
 #[ignore = "long: zstd, sqlite and gtest through both daemons (run with --ignored)"]

@@ -56,6 +56,10 @@ pub struct Scan {
     pub outcome: Outcome,
     /// Counters.
     pub stats: Stats,
+    /// The compiler's search path the scan used (`None` when the unit's memo answered: the
+    /// probe's answer is then in the same cache directory, see [`crate::search_path::probe`]).
+    /// A client sends its chain from this, never from a second run of the compiler.
+    pub search_path: Option<SearchPath>,
 }
 
 impl Scanner {
@@ -63,11 +67,16 @@ impl Scanner {
     /// with `compiler` (the driver to ask for its search path).
     pub fn scan(&self, compiler: &Path, argv: &[String], cwd: &Path) -> Scan {
         let mut stats = Stats::default();
-        let outcome = match self.run(compiler, argv, cwd, &mut stats) {
+        let mut search_path = None;
+        let outcome = match self.run(compiler, argv, cwd, &mut stats, &mut search_path) {
             Ok(m) => Outcome::Complete(m),
             Err(r) => Outcome::GiveUp(r),
         };
-        Scan { outcome, stats }
+        Scan {
+            outcome,
+            stats,
+            search_path,
+        }
     }
 
     fn run(
@@ -76,6 +85,7 @@ impl Scanner {
         argv: &[String],
         cwd: &Path,
         stats: &mut Stats,
+        search_path: &mut Option<SearchPath>,
     ) -> Result<Manifest, Reason> {
         let args = parse(argv, cwd)?;
         // A relative compiler path is relative to the compile's directory, not ours.
@@ -101,6 +111,7 @@ impl Scanner {
             self.cache_dir.as_deref(),
         )?;
         stats.probe_cached = cached;
+        *search_path = Some(sp.clone());
         let cache = self.cache_dir.as_deref().map(|d| {
             let mut c = DirectiveCache::new(d);
             c.racy = DEFAULT_RACY;
